@@ -1,0 +1,229 @@
+"""One tree of errors for everything that can go wrong talking to the Assistants API.
+
+    AssistantsError                      base; ``.user_message`` is fit to show a person
+    ├── APIConnectionError               the server could not be reached
+    │   └── APITimeoutError              it did not answer in time
+    ├── APIStatusError                   the server answered with an error status
+    │   ├── BadRequestError              400 bad_request
+    │   ├── AuthenticationError          401 not_authenticated / token_expired
+    │   ├── InsufficientTokensError      402 insufficient_tokens
+    │   ├── PermissionDeniedError        403 insufficient_plan
+    │   ├── NotFoundError                404 not_found
+    │   ├── ValidationError              422 validation_error, ``.field_errors`` per field
+    │   ├── RateLimitError               429 rate_limit_exceeded, ``.retry_after``
+    │   ├── ProviderError                500 provider_error (and other 5xx)
+    │   └── ModelUnavailableError        503 model_unavailable
+    ├── StreamError                      an ``error`` event after the stream began
+    │   └── StreamInterruptedError       the stream ended before ``generation_end``
+    └── UnexpectedResponseError          a body that is not the contract
+
+Every message names the cause and the next step. The API key never appears in one: text that comes from
+a server is passed through :func:`redact` first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_KEY_PATTERN = re.compile(r"nb_[A-Za-z0-9_\-]{6,}")
+
+
+def redact(text: str) -> str:
+    """Blank out anything that looks like an API key."""
+    return _KEY_PATTERN.sub("nb_***", text)
+
+
+class AssistantsError(Exception):
+    """Base of every error the client raises."""
+
+    #: What to do about it, appended to the message shown to a person.
+    next_step: str = "Try again; if it keeps happening, check the server's status."
+
+    def __init__(self, message: str) -> None:
+        self.message = redact(message)
+        super().__init__(self.message)
+
+    @property
+    def user_message(self) -> str:
+        return f"{self.message} {self.next_step}".strip()
+
+
+class APIConnectionError(AssistantsError):
+    next_step = "Check that the server is running and the base URL (STUDIO_BASE_URL) is right, then retry."
+
+
+class APITimeoutError(APIConnectionError):
+    next_step = "The server may be busy: retry, or raise STUDIO_READ_TIMEOUT."
+
+
+class APIStatusError(AssistantsError):
+    status_code: int = 0
+    default_code: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        if status_code is not None:
+            self.status_code = status_code
+        self.code = code or self.default_code
+        self.details = details or {}
+        self.body = body or {}
+
+
+class BadRequestError(APIStatusError):
+    status_code, default_code = 400, "bad_request"
+    next_step = "The request was malformed; this is likely a bug in the caller - please report it."
+
+
+class AuthenticationError(APIStatusError):
+    status_code, default_code = 401, "not_authenticated"
+
+    @property
+    def next_step(self) -> str:  # type: ignore[override]
+        if self.code == "token_expired":
+            return "Your API key has expired: create a new one in your account and set STUDIO_API_KEY."
+        return "Check the API key in STUDIO_API_KEY (your .env file or environment)."
+
+
+class InsufficientTokensError(APIStatusError):
+    status_code, default_code = 402, "insufficient_tokens"
+    next_step = "Top up your balance, or pick a cheaper model. Nothing was charged."
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code, default_code = 403, "insufficient_plan"
+    next_step = "API access needs the VIP or Elite plan: upgrade your plan, or use the local server."
+
+
+class NotFoundError(APIStatusError):
+    status_code, default_code = 404, "not_found"
+    next_step = "It may have been deleted: refresh the list and pick another."
+
+
+class ValidationError(APIStatusError):
+    status_code, default_code = 422, "validation_error"
+    next_step = "Correct the fields named and try again."
+
+    @property
+    def field_errors(self) -> dict[str, str]:
+        """Problems per field, read from `details` whichever shape the server used."""
+        details = self.details
+        errors: dict[str, str] = {}
+        items = details.get("fields") if isinstance(details.get("fields"), (dict, list)) else details
+        if isinstance(items, dict):
+            for field, problem in items.items():
+                errors[str(field)] = redact(problem if isinstance(problem, str) else "; ".join(map(str, problem)))
+        elif isinstance(items, list):
+            for entry in items:
+                if isinstance(entry, dict):
+                    loc = entry.get("field") or ".".join(str(p) for p in entry.get("loc", []) if p != "body")
+                    errors[str(loc)] = redact(str(entry.get("msg") or entry.get("message") or entry))
+        return errors
+
+    @property
+    def user_message(self) -> str:
+        fields = "; ".join(f"{name}: {problem}" for name, problem in self.field_errors.items())
+        base = f"{self.message} ({fields})" if fields and fields not in self.message else self.message
+        return f"{base} {self.next_step}"
+
+
+class RateLimitError(APIStatusError):
+    status_code, default_code = 429, "rate_limit_exceeded"
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.body.get("retry_after", self.details.get("retry_after"))
+        try:
+            return float(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def next_step(self) -> str:  # type: ignore[override]
+        wait = self.retry_after
+        when = f"in {wait:.0f} seconds" if wait is not None else "in a little while"
+        return f"Your plan's request limit is reached: try again {when}, or upgrade your plan."
+
+
+class ProviderError(APIStatusError):
+    status_code, default_code = 500, "provider_error"
+    next_step = "The model provider failed and nothing was charged: retry, or pick another model."
+
+
+class ModelUnavailableError(APIStatusError):
+    status_code, default_code = 503, "model_unavailable"
+    next_step = "The model is down for now: retry later, or pick another model."
+
+
+class StreamError(AssistantsError):
+    next_step = "The answer was cut off: press Retry to ask again."
+
+    def __init__(self, message: str, *, code: str | None = None, partial: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.partial = partial
+
+
+class StreamInterruptedError(StreamError):
+    next_step = "The connection dropped mid-answer: press Retry to ask again."
+
+
+class UnexpectedResponseError(AssistantsError):
+    next_step = "Check that the base URL points at an Assistants API (it usually ends in /api/v2)."
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    cls.status_code: cls
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        InsufficientTokensError,
+        PermissionDeniedError,
+        NotFoundError,
+        ValidationError,
+        RateLimitError,
+        ProviderError,
+        ModelUnavailableError,
+    )
+}
+_BY_CODE: dict[str, type[APIStatusError]] = {cls.default_code: cls for cls in _BY_STATUS.values()}
+_BY_CODE["token_expired"] = AuthenticationError
+
+_DEFAULT_MESSAGES = {
+    400: "The server could not read the request.",
+    401: "The API key was refused.",
+    402: "Your token balance is too low for this request.",
+    403: "Your plan does not include API access.",
+    404: "Not found.",
+    422: "Some fields are not valid.",
+    429: "Too many requests.",
+    500: "The model provider failed.",
+    503: "The model is unavailable.",
+}
+
+
+def error_from_response(status_code: int, body: Any, retry_after_header: str | None = None) -> APIStatusError:
+    """Map a status and an error body (if it is one) to the right error class. The one place this is done."""
+    body = body if isinstance(body, dict) else {}
+    code = body.get("error") if isinstance(body.get("error"), str) else None
+    details = body.get("details") if isinstance(body.get("details"), dict) else {}
+    if isinstance(body.get("details"), list):
+        details = {"fields": body["details"]}
+    if isinstance(body.get("detail"), list):  # FastAPI's own validation shape
+        details = {"fields": body["detail"]}
+    cls = _BY_STATUS.get(status_code)
+    if cls is None:
+        cls = _BY_CODE.get(code or "") or (ProviderError if status_code >= 500 else BadRequestError)
+    message = body.get("message") if isinstance(body.get("message"), str) and body.get("message") else None
+    message = message or _DEFAULT_MESSAGES.get(status_code, f"The server answered with status {status_code}.")
+    if retry_after_header is not None and "retry_after" not in body:
+        body = {**body, "retry_after": retry_after_header}
+    return cls(message, status_code=status_code, code=code, details=details, body=body)
