@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     """What the studio needs to know: which server, which key, how patient to be."""
 
     model_config = SettingsConfigDict(
-        env_prefix="STUDIO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="STUDIO_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        populate_by_name=True,
     )
 
     # --- Which server -------------------------------------------------------------------------------
