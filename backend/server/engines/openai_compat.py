@@ -1,0 +1,145 @@
+"""An engine that forwards to any OpenAI-compatible chat endpoint (llama.cpp server, Ollama, vLLM, ...)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from httpx_sse import SSEError, connect_sse
+
+from backend.errors import redact
+from backend.server.engines.base import (
+    Delta,
+    EngineEvent,
+    EngineFailed,
+    EngineRequest,
+    EngineStatus,
+    EngineUnavailable,
+    Finished,
+)
+from backend.settings import Settings
+
+
+def _upstream_message(response: httpx.Response) -> str:
+    """The error text of an upstream answer, short, whatever its shape."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return response.text[:200].strip()
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            return str(error.get("message") or error)[:200]
+        if error:
+            return str(body.get("message") or error)[:200]
+        return str(body.get("message") or body.get("detail") or body)[:200]
+    return str(body)[:200]
+
+
+class OpenAICompatEngine:
+    """POSTs the conversation to {base_url}/chat/completions with stream=true and relays the deltas."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str | None,
+        *,
+        api_key: str | None = None,
+        model: str | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 120.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.model = model
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        self._client = httpx.Client(timeout=timeout, headers=headers)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAICompatEngine:
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return cls(
+            settings.openai_base_url,
+            api_key=key,
+            model=settings.openai_model,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+        )
+
+    def status(self) -> EngineStatus:
+        if not self.base_url:
+            return EngineStatus(
+                self.name, "unavailable", "Set STUDIO_OPENAI_BASE_URL to an OpenAI-compatible endpoint."
+            )
+        return EngineStatus(self.name, "ready", self.base_url)
+
+    def generate(self, request: EngineRequest) -> Iterator[EngineEvent]:
+        """Stream the upstream answer; stop reading (closing the connection) once cancelled."""
+        if not self.base_url:
+            raise EngineUnavailable("No OpenAI-compatible endpoint is set: set STUDIO_OPENAI_BASE_URL.")
+        payload: dict[str, Any] = {
+            "model": self.model or request.model,
+            "messages": request.messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": request.temperature,
+        }
+        if request.max_tokens is not None:
+            payload["max_tokens"] = request.max_tokens
+        url = f"{self.base_url}/chat/completions"
+        usage: dict[str, Any] | None = None
+        pieces = 0
+        try:
+            with connect_sse(self._client, "POST", url, json=payload) as source:
+                response = source.response
+                if response.status_code >= 400:
+                    response.read()
+                    raise EngineFailed(
+                        f"The OpenAI-compatible endpoint answered {response.status_code}: "
+                        f"{redact(_upstream_message(response))}"
+                    )
+                for event in source.iter_sse():
+                    if request.cancelled.is_set():
+                        return
+                    if event.data.strip() == "[DONE]":
+                        break
+                    chunk = json.loads(event.data)
+                    if chunk.get("error"):
+                        raise EngineFailed(
+                            f"The OpenAI-compatible endpoint failed: {redact(str(chunk['error']))[:200]}"
+                        )
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk.get("choices") or []:
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            pieces += 1
+                            yield Delta(text=text)
+        except httpx.ConnectError as exc:
+            raise EngineUnavailable(
+                f"Cannot reach the OpenAI-compatible endpoint at {self.base_url}: "
+                "start it or fix STUDIO_OPENAI_BASE_URL"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise EngineFailed(
+                f"The OpenAI-compatible endpoint at {self.base_url} did not answer in time."
+            ) from exc
+        except (httpx.HTTPError, SSEError, ValueError) as exc:
+            raise EngineFailed(
+                f"The OpenAI-compatible endpoint sent a broken answer ({type(exc).__name__})."
+            ) from exc
+        if usage:
+            prompt, completion = (
+                int(usage.get("prompt_tokens") or 0),
+                int(usage.get("completion_tokens") or 0),
+            )
+        else:
+            # Rough counts when the endpoint does not report usage: words in, pieces out.
+            prompt = sum(len(m.get("content", "").split()) for m in request.messages)
+            completion = pieces
+        yield Finished(prompt_tokens=prompt, completion_tokens=completion)
+
+    def close(self) -> None:
+        self._client.close()

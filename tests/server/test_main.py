@@ -1,0 +1,89 @@
+"""`python -m backend.server`: the stand-alone server prints its URL and key file, and serves."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_stand_alone_server_runs_until_interrupted(tmp_path):
+    data = tmp_path / "data"
+    command = [
+        sys.executable,
+        "-m",
+        "backend.server",
+        "--port",
+        "0",
+        "--data-dir",
+        str(data),
+        "--engine",
+        "echo",
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    process = subprocess.Popen(
+        [*command, "--print-key"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(4)]
+        url = re.search(r"(http://127\.0\.0\.1:\d+/api/v2)", lines[0]).group(1)
+        assert str(data / "api_key") in lines[1]
+        key = lines[2].split(":", 1)[1].strip()
+        assert key == (data / "api_key").read_text().strip()
+        headers = {"Authorization": f"Bearer {key}"}
+        for _ in range(200):
+            try:
+                response = httpx.get(f"{url}/health", headers=headers, timeout=5)
+                break
+            except httpx.ConnectError:
+                process.poll()
+                assert process.returncode is None
+        assert response.json() == {"status": "ok"}
+        answer = httpx.post(
+            f"{url}/generate",
+            headers=headers,
+            json={"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}]},
+        )
+        assert answer.json()["content"] == "[turn 1] You said: hi"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert process.returncode == 0
+
+
+def test_the_key_is_printed_only_when_asked(tmp_path):
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    command = [
+        sys.executable,
+        "-m",
+        "backend.server",
+        "--port",
+        "0",
+        "--data-dir",
+        str(data),
+        "--engine",
+        "echo",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = "".join(lines) + process.communicate(timeout=30)[0]
+    key = (data / "api_key").read_text().strip()
+    assert "API key file" in output and key not in output
