@@ -1,0 +1,163 @@
+"""The Playground through the launched studio, scripted with gradio_client as a visitor's browser uses it."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client
+
+from tests.conftest import make_settings
+
+WAIT_SECONDS = 60  # an upper bound for waiting on a stream, never an assertion about speed
+
+
+@pytest.fixture
+def server_settings(tmp_path):
+    """The echo engine waits 5 ms per token, so a long answer is still streaming when Stop arrives."""
+    return make_settings(tmp_path, echo_delay_ms=5)
+
+
+def texts(chat: list[dict[str, Any]]) -> list[str]:
+    """The plain text of each message of a Chatbot value as gradio_client returns it."""
+    out = []
+    for message in chat:
+        content = message["content"]
+        if isinstance(content, list):
+            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        out.append(content)
+    return out
+
+
+def send(client: Client, message: str, **settings: Any) -> tuple[list[str], Any, Any, str]:
+    """One message through the "chat" endpoint: (messages, input box, error box, cost line)."""
+    chat, draft, problem, cost = client.predict(message, api_name="/chat", **settings)
+    return texts(chat), draft, problem, cost
+
+
+def test_three_turns_regenerate_undo_and_export(launched_studio):
+    client = Client(launched_studio, verbose=False)
+    for word in ("one", "two", "three"):
+        shown, _, problem, cost = send(client, word)
+    assert len(shown) == 6
+    assert shown[-1].startswith("[turn 3] You said: three")
+    assert "1 token" in shown[-1]  # the stats footer under the answer
+    assert "Sending costs 1 token" in cost and "balance" in cost
+    assert problem.get("visible") is False
+
+    chat, *_ = client.predict(api_name="/regenerate")
+    assert len(chat) == 6 and texts(chat)[-1].startswith("[turn 3] You said: three")
+
+    chat, draft, *_ = client.predict(api_name="/undo")
+    assert texts(chat)[-1].startswith("[turn 2] You said: two") and draft == "three"
+
+    exported = json.loads(Path(client.predict(api_name="/export_json")).read_text(encoding="utf-8"))
+    assert exported["format"] == "assistant-studio/conversation"
+    assert [m["content"] for m in exported["messages"]] == [
+        "one",
+        "[turn 1] You said: one",
+        "two",
+        "[turn 2] You said: two",
+    ]
+    assert len(exported["turns"]) == 2 and exported["turns"][0]["tokens_used"] == 1
+    markdown = Path(client.predict(api_name="/export_markdown")).read_text(encoding="utf-8")
+    assert "## You\n\ntwo" in markdown
+
+
+def test_an_assistant_opened_by_id_is_used_and_edited_instructions_are_sent(launched_studio, local_server):
+    from backend.client import AssistantsClient
+
+    with AssistantsClient(base_url=local_server.base_url, api_key=local_server.api_key) as api:
+        saved = api.assistants.create(name="Tutor", model="gpt-5", instructions="Teach kindly.")
+    client = Client(launched_studio, verbose=False)
+    picker, chat, instructions, about, problem, cost, *_ = client.predict(
+        f"mine:{saved.id}", api_name="/open_assistant"
+    )
+    assert instructions == "Teach kindly." and "Tutor" in about and chat["value"] == []
+    assert "Sending costs 2 tokens (gpt-5)" in cost
+    shown, *_ = send(client, "hi", instructions=instructions)
+    assert shown[-1].startswith("[turn 1 | instructions 13 chars] You said: hi")
+    shown, _, _, cost = send(client, "and now", instructions="Teach kindly, briefly.")
+    assert shown[-1].startswith("[turn 2 | instructions 22 chars] You said: and now")
+
+
+def test_a_refused_message_keeps_the_conversation_and_the_input(launched_studio):
+    client = Client(launched_studio, verbose=False)
+    send(client, "kept")
+    shown, draft, problem, _ = send(client, "too long", max_tokens=10**9)
+    assert shown[0] == "kept" and shown[2] == "too long"
+    assert "Retry" in shown[-1]
+    assert draft == "too long"
+    assert problem["visible"] is True and "max_tokens" in problem["value"].replace("\\", "")
+    shown, draft, problem, _ = send(client, "too long")  # sent again: it takes the failed turn's place
+    assert shown[-1].startswith("[turn 2] You said: too long") and len(shown) == 4
+    assert problem["visible"] is False
+
+
+def test_stop_keeps_the_partial_answer_marked_as_stopped(launched_studio):
+    client = Client(launched_studio, verbose=False)
+    words = " ".join(f"w{i}" for i in range(400))
+    job = client.submit(words, api_name="/chat")
+    wait_for(lambda: any(len(texts(out[0])) == 2 and "w1" in texts(out[0])[1] for out in job.outputs()))
+    chat, *_ = client.predict(api_name="/stop")
+    answer = texts(chat)[-1]
+    assert "Stopped" in answer and "w1" in answer
+    assert "w399" not in answer
+    job.result(timeout=WAIT_SECONDS)  # the stream ends by itself once it sees the stop
+    shown, *_ = send(client, "after")
+    assert shown[-1].startswith("[turn 2] You said: after")
+
+
+def test_two_visitors_chatting_at_once_see_only_their_own_conversation(launched_studio):
+    def converse(name: str) -> list[str]:
+        client = Client(launched_studio, verbose=False)
+        for turn in range(3):
+            shown, *_ = send(client, f"{name} says {turn} " + "word " * 30)
+        return shown
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        alice, bob = pool.map(converse, ["alice", "bob"])
+    assert len(alice) == len(bob) == 6
+    assert all("bob" not in text for text in alice) and all("alice" not in text for text in bob)
+    assert alice[-1].startswith("[turn 3] You said: alice says 2")
+    assert bob[-1].startswith("[turn 3] You said: bob says 2")
+
+
+def test_cancelling_the_event_closes_the_stream_and_marks_the_turn_stopped(launched_studio):
+    client = Client(launched_studio, verbose=False)
+    job = client.submit(" ".join(f"w{i}" for i in range(400)), api_name="/chat")
+    wait_for(lambda: any(len(texts(out[0])) == 2 and "w1" in texts(out[0])[1] for out in job.outputs()))
+    job.cancel()  # what Gradio's cancels=[...] does for the Stop button: the handler's generator is closed
+
+    def turns() -> list[dict[str, Any]]:
+        return json.loads(Path(client.predict(api_name="/export_json")).read_text(encoding="utf-8"))["turns"]
+
+    wait_for(lambda: turns()[0]["status"] != "streaming")
+    assert turns()[0]["status"] == "stopped" and turns()[0]["tokens_used"] == 0
+    shown, *_ = send(client, "after")
+    assert shown[-1].startswith("[turn 2] You said: after")
+
+
+def wait_for(condition: Any) -> None:
+    """Poll until `condition()` holds, up to WAIT_SECONDS; the test's own asserts then say what went wrong."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.02)
+
+
+def test_the_demo_chats_but_will_not_save_instructions(launched_demo_studio, local_server):
+    from backend.client import AssistantsClient
+
+    with AssistantsClient(base_url=local_server.base_url, api_key=local_server.api_key) as api:
+        saved = api.assistants.create(name="Tutor", model="gpt-5-nano", instructions="Teach kindly.")
+        client = Client(launched_demo_studio, verbose=False)
+        client.predict(f"mine:{saved.id}", api_name="/open_assistant")
+        shown, *_ = send(client, "hello", instructions="Teach kindly.")
+        assert shown[-1].startswith("[turn 1 | instructions 13 chars] You said: hello")
+        note, problem = client.predict("Changed.", api_name="/save_instructions")
+        assert note == "" and "read-only demo" in problem["value"]
+        assert api.assistants.get(saved.id).instructions == "Teach kindly."
