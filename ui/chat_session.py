@@ -76,8 +76,12 @@ class AssistantProfile:
         )
 
     def instructions_edited(self, instructions: str) -> bool:
-        """Whether the text in the box differs from the saved instructions."""
-        return instructions.strip() != self.instructions.strip()
+        """Whether the box holds a change; an empty box (what an API caller sends by default) means none."""
+        return bool(instructions.strip()) and instructions.strip() != self.instructions.strip()
+
+    def effective_instructions(self, instructions: str) -> str:
+        """The instructions a call uses: the box's text, or the assistant's own when the box is empty."""
+        return instructions if instructions.strip() else self.instructions
 
 
 @dataclass(frozen=True)
@@ -264,8 +268,9 @@ class ChatSession:
         else:
             # A model and system text work for any assistant on the real service too, saved or not.
             args["model"] = params.model or assistant.model or default_model
-            if instructions.strip():
-                args["system"] = instructions
+            system = assistant.effective_instructions(instructions)
+            if system.strip():
+                args["system"] = system
         return args
 
     def to_chatbot(self) -> list[dict[str, str]]:

@@ -199,3 +199,18 @@ def test_markdown_export_reads_as_a_conversation() -> None:
     assert "## You\n\none" in text and "## Tutor\n\nA1" in text
     assert "Not answered" in text
     assert "<sub>" not in text
+
+
+def test_an_empty_instructions_box_means_the_assistants_own_instructions() -> None:
+    mine = ChatSession(
+        AssistantProfile.from_assistant(
+            Assistant(id="asst_1", name="Mine", model="gpt-5", instructions="Be kind.")
+        )
+    )
+    # An API caller that leaves `instructions` out sends "": the saved assistant is called by id.
+    assert mine.request_arguments("", ChatParameters(), "gpt-5-nano")["assistant_id"] == "asst_1"
+    edited = mine.request_arguments("Be terse.", ChatParameters(), "gpt-5-nano")
+    assert edited["system"] == "Be terse." and "assistant_id" not in edited
+    item = MarketplaceItem(name="Chef", description="Cooks", instructions="Cook well.", model="gpt-5")
+    market = ChatSession(AssistantProfile.from_market_item(item, default_model="gpt-5-nano"))
+    assert market.request_arguments("", ChatParameters(), "gpt-5-nano")["system"] == "Cook well."
