@@ -1,38 +1,29 @@
-"""What the sync and async clients share: building requests, reading answers, naming failures. No I/O here."""
+"""What the sync and async clients share: configuration, reading answers, naming failures. No I/O here."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Generic, Self, TypedDict, TypeVar, Unpack
+from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
-from pydantic import SecretStr, TypeAdapter
+from pydantic import SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
 from backend.errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     AssistantsError,
-    NotFoundError,
     UnexpectedResponseError,
+    describe_text,
     error_from_response,
+    snippet,
 )
 from backend.retries import Delivery, Retrying, parse_retry_after
-from backend.schemas import (
-    Assistant,
-    Balance,
-    Deleted,
-    GenerateRequest,
-    Generation,
-    MarketplaceItem,
-    Message,
-    ModelInfo,
-    Page,
-)
 from backend.settings import Settings
 
 T = TypeVar("T")
@@ -126,6 +117,26 @@ class BaseClient:
     def _retrying(self, call: Call[Any]) -> Retrying:
         return Retrying(call.method, self.max_retries, self.retry_max_wait, self._jitter)
 
+    def _hide(self, error: AssistantsError) -> AssistantsError:
+        """`error` without this client's own key in it, whatever the key's shape."""
+        return error.hide(self._api_key.get_secret_value() if self._api_key is not None else None)
+
+    def _after_failure(self, tries: Retrying, exc: httpx.HTTPError | AssistantsError) -> float:
+        """The wait before sending again after `exc`; raises the typed error (key hidden) when there is none."""
+        error: AssistantsError
+        if isinstance(exc, httpx.TransportError):
+            error, delivery = connection_failure(exc, self._server, self.read_timeout)
+        elif isinstance(exc, APIStatusError):
+            error, delivery = exc, Delivery.MAYBE_RECEIVED
+        elif isinstance(exc, httpx.HTTPError):  # a broken compression, endless redirects: the same again
+            error, delivery = unreadable(exc, self._server), Delivery.FATAL
+        else:  # an answer that is not the contract would be the same again
+            error, delivery = exc, Delivery.FATAL
+        wait = tries.wait_before_retry(error, delivery)
+        if wait is None:
+            raise self._hide(error) from (exc if error is not exc else None)
+        return wait
+
 
 def server_name(base_url: str) -> str:
     """The server as a person would name it: host and port, never any credentials in the URL."""
@@ -178,10 +189,16 @@ def status_error(response: httpx.Response) -> AssistantsError:
         body = response.json()
     except ValueError:
         body = None
-    header = response.headers.get("retry-after")
-    seconds = parse_retry_after(header)
+    seconds = parse_retry_after(response.headers.get("retry-after"))
     # Pass on the parsed seconds, so an HTTP-date Retry-After still tells the person how long to wait.
-    return error_from_response(response.status_code, body, None if seconds is None else f"{seconds:g}")
+    return error_from_response(
+        response.status_code,
+        body,
+        None if seconds is None else f"{seconds:g}",
+        server=server_name(str(response.url)),
+        text=response.text,
+        content_type=response.headers.get("content-type", ""),
+    )
 
 
 def stream_failure(response: httpx.Response) -> AssistantsError:
@@ -201,23 +218,14 @@ def is_event_stream(response: httpx.Response) -> bool:
 
 def describe_body(response: httpx.Response) -> str:
     """What a non-JSON body is, for a person: 'an HTML page ("<!doctype html>...")'."""
-    text = response.text
-    if not text.strip():
+    if not response.text.strip():
         return f"an empty answer (status {response.status_code})"
-    content_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if "html" in content_type or text.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
-        kind = "an HTML page"
-    elif content_type:
-        kind = f"{content_type} that is not JSON"
-    else:
-        kind = "text that is not JSON"
-    return f"{kind} ({snippet(text)!r})"
+    return describe_text(response.text, response.headers.get("content-type", ""))
 
 
-def snippet(text: str, limit: int = 80) -> str:
-    """The first characters of a body on one line."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+def unreadable(exc: httpx.HTTPError, server: str) -> UnexpectedResponseError:
+    """The error for an answer httpx could not read (a broken compression, endless redirects)."""
+    return UnexpectedResponseError(f"The answer from {server} could not be read ({type(exc).__name__}).")
 
 
 def connection_failure(
@@ -241,160 +249,3 @@ def connection_failure(
         APIConnectionError(f"The connection to {server} dropped before the answer was complete."),
         Delivery.MAYBE_RECEIVED,
     )
-
-
-# --- The calls -------------------------------------------------------------------------------------------
-
-_assistant_page = TypeAdapter(Page[Assistant])
-_market_page = TypeAdapter(Page[MarketplaceItem])
-_model_list = TypeAdapter(list[ModelInfo])
-
-
-def _set(**values: Any) -> dict[str, Any]:
-    """Only the fields that are set: the API reads an absent field as 'unchanged' or 'default'."""
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def _list_of(data: Any, *keys: str) -> list[Any]:
-    """A list from a bare list or from the first of `keys` in an object; servers differ."""
-    if isinstance(data, list):
-        return data
-    for key in keys:
-        if isinstance(data, dict) and isinstance(data.get(key), list):
-            return data[key]
-    raise ValueError("not a list")
-
-
-def _dict(data: Any) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ValueError("not an object")
-    return data
-
-
-def list_assistants(page: int = 1, limit: int = 100) -> Call[Page[Assistant]]:
-    return Call(
-        "GET",
-        "/assistants",
-        _assistant_page.validate_python,
-        "a page of assistants",
-        {"page": page, "limit": limit},
-    )
-
-
-def list_all_assistants(limit: int = 100) -> Flow[list[Assistant]]:
-    """Every assistant, page after page."""
-    found: list[Assistant] = []
-    page = 1
-    while True:
-        result: Page[Assistant] = yield list_assistants(page, limit)
-        found.extend(result.items)
-        if not result.items or page >= result.pages:
-            return found
-        page += 1
-
-
-def get_assistant(assistant_id: str) -> Call[Assistant]:
-    return Call("GET", f"/assistants/{require_id(assistant_id)}", Assistant.model_validate, "an assistant")
-
-
-def create_assistant(name: str, model: str, instructions: str, description: str) -> Call[Assistant]:
-    body = {"name": name, "model": model, "instructions": instructions, "description": description}
-    return Call("POST", "/assistants", Assistant.model_validate, "an assistant", body=body)
-
-
-def update_assistant(assistant_id: str, **fields: str | None) -> Call[Assistant]:
-    path = f"/assistants/{require_id(assistant_id)}"
-    return Call("PUT", path, Assistant.model_validate, "an assistant", body=_set(**fields))
-
-
-def delete_assistant(assistant_id: str) -> Call[Deleted]:
-    path = f"/assistants/{require_id(assistant_id)}"
-    done = lambda: Deleted(id=assistant_id)  # noqa: E731
-    return Call(
-        "DELETE",
-        path,
-        lambda data: Deleted.model_validate({"id": assistant_id, **_dict(data)}),
-        "a deletion receipt",
-        empty=done,
-        gone=done,
-    )
-
-
-def list_marketplace(
-    category: str | None, q: str | None, page: int, limit: int
-) -> Call[Page[MarketplaceItem]]:
-    params = _set(category=category, q=q, page=page, limit=limit)
-    return Call(
-        "GET", "/assistants/marketplace", _market_page.validate_python, "a page of the marketplace", params
-    )
-
-
-def _category_names(data: Any) -> list[str]:
-    return [
-        entry if isinstance(entry, str) else str(_dict(entry)["category"])
-        for entry in _list_of(data, "items")
-    ]
-
-
-def marketplace_categories() -> Flow[list[str]]:
-    """The marketplace's categories; a server without the local extension gets them from a page."""
-    try:
-        return (
-            yield Call("GET", "/assistants/marketplace/categories", _category_names, "a list of categories")
-        )
-    except NotFoundError:
-        page: Page[MarketplaceItem] = yield list_marketplace(None, None, 1, 100)
-        return sorted({item.category for item in page.items if item.category})
-
-
-def list_models() -> Call[list[ModelInfo]]:
-    return Call(
-        "GET",
-        "/models",
-        lambda data: _model_list.validate_python(_list_of(data, "items", "models", "data")),
-        "a list of models",
-    )
-
-
-def get_model(slug: str) -> Call[ModelInfo]:
-    return Call("GET", f"/models/{require_id(slug, 'slug')}", ModelInfo.model_validate, "a model")
-
-
-def get_balance() -> Call[Balance]:
-    return Call("GET", "/balance", Balance.model_validate, "a balance")
-
-
-def server_info() -> Flow[dict[str, Any]]:
-    """The local server's engines and routes; the real service has no such route, so {} there."""
-    try:
-        return (yield Call("GET", "/engines", _dict, "a description of the server"))
-    except NotFoundError:
-        return {}
-
-
-class GenerateOptions(TypedDict, total=False):
-    """The optional fields of `POST /generate`; only those given are sent."""
-
-    assistant_id: str | None
-    model: str | None
-    temperature: float | None
-    max_tokens: int | None
-    system: str | None
-
-
-def generate(
-    messages: Iterable[Message | dict[str, Any]], *, stream: bool = False, **options: Unpack[GenerateOptions]
-) -> Call[Generation]:
-    """`POST /generate`; with stream=True the same call is opened as a stream of events."""
-    unknown = set(options) - set(GenerateOptions.__annotations__)
-    if unknown:  # a misspelt option would otherwise be sent and silently ignored
-        raise TypeError(f"generate() got unexpected options: {', '.join(sorted(unknown))}")
-    request = GenerateRequest(messages=[_message(m) for m in messages], **_set(**options))
-    body = request.model_dump(mode="json", exclude_none=True, exclude={"stream"})
-    if stream:
-        body["stream"] = True
-    return Call("POST", "/generate", Generation.model_validate, "a generation", body=body)
-
-
-def _message(message: Message | dict[str, Any]) -> Message:
-    return message if isinstance(message, Message) else Message.model_validate(message)

@@ -17,24 +17,17 @@ import httpx
 from httpx_sse import EventSource, aconnect_sse, connect_sse
 from pydantic import SecretStr
 
-from backend import _base as calls
-from backend._base import BaseClient, Call, Flow, GenerateOptions
-from backend.errors import APIStatusError, AssistantsError
-from backend.retries import Delivery, Retrying
+from backend import _base as base
+from backend import calls
+from backend._base import BaseClient, Call, Flow
+from backend.calls import GenerateOptions
+from backend.errors import AssistantsError
+from backend.retries import Retrying
 from backend.schemas import Assistant, Balance, Deleted, Generation, MarketplaceItem, Message, ModelInfo, Page
 from backend.streaming import AsyncGenerationStream, GenerationStream
 
 T = TypeVar("T")
 Messages = Iterable[Message | dict[str, Any]]
-
-
-def _failure(
-    client: BaseClient, exc: httpx.TransportError | APIStatusError
-) -> tuple[AssistantsError, Delivery]:
-    """The typed error for one failed attempt, and how far it got."""
-    if isinstance(exc, httpx.TransportError):
-        return calls.connection_failure(exc, client._server, client.read_timeout)
-    return exc, Delivery.MAYBE_RECEIVED
 
 
 class AssistantsClient(BaseClient):
@@ -79,7 +72,7 @@ class AssistantsClient(BaseClient):
     def generate_stream(self, messages: Messages, **options: Unpack[GenerateOptions]) -> GenerationStream:
         """The answer as events; sent when entered (or first iterated)."""
         call = calls.generate(messages, stream=True, **options)
-        return GenerationStream(lambda: self._send(call, lambda _: self._open_stream(call)))
+        return GenerationStream(lambda: self._send(call, lambda _: self._open_stream(call)), hide=self._hide)
 
     def server_info(self) -> dict[str, Any]:
         """The local server's engines and routes; {} from a server without that extension."""
@@ -115,7 +108,7 @@ class AssistantsClient(BaseClient):
     def _request(self, call: Call[T]) -> T:
         def once(tries: Retrying) -> T:
             response = self._http.request(call.method, call.path, params=call.params, json=call.body)
-            return calls.read_response(call, response, maybe_received=tries.maybe_received)
+            return base.read_response(call, response, maybe_received=tries.maybe_received)
 
         return self._send(call, once)
 
@@ -123,9 +116,9 @@ class AssistantsClient(BaseClient):
         stack = ExitStack()
         try:
             source = stack.enter_context(connect_sse(self._http, call.method, call.path, json=call.body))
-            if not calls.is_event_stream(source.response):
+            if not base.is_event_stream(source.response):
                 source.response.read()
-                raise calls.stream_failure(source.response)
+                raise base.stream_failure(source.response)
         except BaseException:
             stack.close()
             raise
@@ -137,11 +130,8 @@ class AssistantsClient(BaseClient):
         while True:
             try:
                 return once(tries)
-            except (httpx.TransportError, APIStatusError) as exc:
-                error, delivery = _failure(self, exc)
-                wait = tries.wait_before_retry(error, delivery)
-                if wait is None:
-                    raise error from (exc if error is not exc else None)
+            except (httpx.HTTPError, AssistantsError) as exc:
+                wait = self._after_failure(tries, exc)
             self._sleep(wait)
 
 
@@ -193,7 +183,7 @@ class AsyncAssistantsClient(BaseClient):
         async def opener() -> tuple[AsyncExitStack, EventSource]:
             return await self._send(call, lambda _: self._open_stream(call))
 
-        return AsyncGenerationStream(opener)
+        return AsyncGenerationStream(opener, hide=self._hide)
 
     async def server_info(self) -> dict[str, Any]:
         """The local server's engines and routes; {} from a server without that extension."""
@@ -231,7 +221,7 @@ class AsyncAssistantsClient(BaseClient):
     async def _request(self, call: Call[T]) -> T:
         async def once(tries: Retrying) -> T:
             response = await self._http.request(call.method, call.path, params=call.params, json=call.body)
-            return calls.read_response(call, response, maybe_received=tries.maybe_received)
+            return base.read_response(call, response, maybe_received=tries.maybe_received)
 
         return await self._send(call, once)
 
@@ -241,9 +231,9 @@ class AsyncAssistantsClient(BaseClient):
             source = await stack.enter_async_context(
                 aconnect_sse(self._http, call.method, call.path, json=call.body)
             )
-            if not calls.is_event_stream(source.response):
+            if not base.is_event_stream(source.response):
                 await source.response.aread()
-                raise calls.stream_failure(source.response)
+                raise base.stream_failure(source.response)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await stack.aclose()
@@ -256,11 +246,8 @@ class AsyncAssistantsClient(BaseClient):
         while True:
             try:
                 return await once(tries)
-            except (httpx.TransportError, APIStatusError) as exc:
-                error, delivery = _failure(self, exc)
-                wait = tries.wait_before_retry(error, delivery)
-                if wait is None:
-                    raise error from (exc if error is not exc else None)
+            except (httpx.HTTPError, AssistantsError) as exc:
+                wait = self._after_failure(tries, exc)
             await self._sleep(wait)
 
 

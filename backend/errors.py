@@ -18,7 +18,8 @@
     └── UnexpectedResponseError          a body that is not the contract
 
 Every message names the cause and the next step. The API key never appears in one: text that comes from
-a server is passed through :func:`redact` first.
+a server is passed through :func:`redact` first, and the client hides its own key, whatever its shape,
+with :meth:`AssistantsError.hide` before raising.
 """
 
 from __future__ import annotations
@@ -27,11 +28,25 @@ import re
 from typing import Any
 
 _KEY_PATTERN = re.compile(r"nb_[A-Za-z0-9_\-]{6,}")
+# A shorter secret would blank out ordinary words; real keys are far longer.
+_SECRET_MIN = 4
+BASE_URL_HINT = "Check that the base URL points at an Assistants API (it usually ends in /api/v2)."
 
 
 def redact(text: str) -> str:
     """Blank out anything that looks like an API key."""
     return _KEY_PATTERN.sub("nb_***", text)
+
+
+def _mask(value: Any, secret: str) -> Any:
+    """`value` with every occurrence of `secret` blanked out, inside strings, lists and dicts."""
+    if isinstance(value, str):
+        return value.replace(secret, "***")
+    if isinstance(value, dict):
+        return {_mask(k, secret): _mask(v, secret) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_mask(v, secret) for v in value)
+    return value
 
 
 class AssistantsError(Exception):
@@ -40,13 +55,31 @@ class AssistantsError(Exception):
     #: What to do about it, appended to the message shown to a person.
     next_step: str = "Try again; if it keeps happening, check the server's status."
 
+    #: A next step that replaces the class's own, when this instance knows better (see error_from_response).
+    hint: str | None = None
+
     def __init__(self, message: str) -> None:
         self.message = redact(message)
         super().__init__(self.message)
 
     @property
+    def advice(self) -> str:
+        """The next step shown to a person."""
+        return self.hint if self.hint is not None else self.next_step
+
+    @property
     def user_message(self) -> str:
-        return f"{self.message} {self.next_step}".strip()
+        return f"{self.message} {self.advice}".strip()
+
+    def hide(self, secret: str | None) -> AssistantsError:
+        """Blank out `secret` (the caller's own key, whatever its shape) everywhere in this error; returns it."""
+        if not secret or len(secret.strip()) < _SECRET_MIN:
+            return self
+        for name, value in vars(self).items():
+            if isinstance(value, str | dict | list):
+                setattr(self, name, _mask(value, secret))
+        self.args = _mask(self.args, secret)
+        return self
 
 
 class APIConnectionError(AssistantsError):
@@ -80,7 +113,13 @@ class APIStatusError(AssistantsError):
 
 class BadRequestError(APIStatusError):
     status_code, default_code = 400, "bad_request"
-    next_step = "The request was malformed; this is likely a bug in the caller - please report it."
+
+    @property
+    def next_step(self) -> str:  # type: ignore[override]
+        if self.status_code == 413 or "limit_bytes" in self.details:
+            # The local server's message already says how to shorten; a 413 from elsewhere does not.
+            return "" if "shorten" in self.message.lower() else "Shorten the conversation or start a new one."
+        return "The request was malformed; this is likely a bug in the caller - please report it."
 
 
 class AuthenticationError(APIStatusError):
@@ -120,7 +159,9 @@ class ValidationError(APIStatusError):
         items = details.get("fields") if isinstance(details.get("fields"), (dict, list)) else details
         if isinstance(items, dict):
             for field, problem in items.items():
-                errors[str(field)] = redact(problem if isinstance(problem, str) else "; ".join(map(str, problem)))
+                errors[str(field)] = redact(
+                    problem if isinstance(problem, str) else "; ".join(map(str, problem))
+                )
         elif isinstance(items, list):
             for entry in items:
                 if isinstance(entry, dict):
@@ -132,7 +173,7 @@ class ValidationError(APIStatusError):
     def user_message(self) -> str:
         fields = "; ".join(f"{name}: {problem}" for name, problem in self.field_errors.items())
         base = f"{self.message} ({fields})" if fields and fields not in self.message else self.message
-        return f"{base} {self.next_step}"
+        return f"{base} {self.advice}"
 
 
 class RateLimitError(APIStatusError):
@@ -155,7 +196,13 @@ class RateLimitError(APIStatusError):
 
 class ProviderError(APIStatusError):
     status_code, default_code = 500, "provider_error"
-    next_step = "The model provider failed and nothing was charged: retry, or pick another model."
+
+    @property
+    def next_step(self) -> str:  # type: ignore[override]
+        # Only the contract's provider_error promises that nothing was charged; a gateway's 502/504 does not.
+        if self.body.get("error") == "provider_error" and self.status_code in (200, 500):
+            return "The model provider failed and nothing was charged: retry, or pick another model."
+        return "The request may have been processed: check your balance before retrying."
 
 
 class ModelUnavailableError(APIStatusError):
@@ -177,7 +224,7 @@ class StreamInterruptedError(StreamError):
 
 
 class UnexpectedResponseError(AssistantsError):
-    next_step = "Check that the base URL points at an Assistants API (it usually ends in /api/v2)."
+    next_step = BASE_URL_HINT
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {
@@ -203,6 +250,7 @@ _DEFAULT_MESSAGES = {
     402: "Your token balance is too low for this request.",
     403: "Your plan does not include API access.",
     404: "Not found.",
+    413: "The request is too large for the server.",
     422: "Some fields are not valid.",
     429: "Too many requests.",
     500: "The model provider failed.",
@@ -210,8 +258,50 @@ _DEFAULT_MESSAGES = {
 }
 
 
-def error_from_response(status_code: int, body: Any, retry_after_header: str | None = None) -> APIStatusError:
-    """Map a status and an error body (if it is one) to the right error class. The one place this is done."""
+def is_error_body(body: Any) -> bool:
+    """Whether `body` is an Assistants API error (the contract's, or FastAPI's validation list)."""
+    return isinstance(body, dict) and (
+        isinstance(body.get("error"), str) or isinstance(body.get("detail"), list)
+    )
+
+
+def snippet(text: str, limit: int = 80) -> str:
+    """The first characters of a body on one line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def describe_text(text: str, content_type: str = "") -> str:
+    """What a body that is not an API error is, for a person: 'an HTML page ("<!doctype html>...")'."""
+    if not text.strip():
+        return "an empty body"
+    content_type = content_type.partition(";")[0].strip().lower()
+    if "html" in content_type or text.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
+        kind = "an HTML page"
+    elif "json" in content_type:
+        kind = "JSON that is not an API error"
+    elif content_type:
+        kind = f"{content_type} that is not JSON"
+    else:
+        kind = "text that is not JSON"
+    return f"{kind} ({snippet(text)!r})"
+
+
+def error_from_response(
+    status_code: int,
+    body: Any,
+    retry_after_header: str | None = None,
+    *,
+    server: str | None = None,
+    text: str = "",
+    content_type: str = "",
+) -> APIStatusError:
+    """Map a status and an error body (if it is one) to the right error class. The one place this is done.
+
+    `server`, `text` and `content_type` describe an answer whose body is not an API error (a proxy's or a
+    web server's page): the status still picks the class, but the message says what actually answered.
+    """
+    contract = is_error_body(body)
     body = body if isinstance(body, dict) else {}
     code = body.get("error") if isinstance(body.get("error"), str) else None
     details = body.get("details") if isinstance(body.get("details"), dict) else {}
@@ -222,8 +312,24 @@ def error_from_response(status_code: int, body: Any, retry_after_header: str | N
     cls = _BY_STATUS.get(status_code)
     if cls is None:
         cls = _BY_CODE.get(code or "") or (ProviderError if status_code >= 500 else BadRequestError)
-    message = body.get("message") if isinstance(body.get("message"), str) and body.get("message") else None
+    message = body.get("message") if contract and isinstance(body.get("message"), str) else None
+    hint = None
+    if message is None and not contract and server is not None:
+        message, hint = _not_the_api(status_code, server, describe_text(text, content_type))
     message = message or _DEFAULT_MESSAGES.get(status_code, f"The server answered with status {status_code}.")
     if retry_after_header is not None and "retry_after" not in body:
         body = {**body, "retry_after": retry_after_header}
-    return cls(message, status_code=status_code, code=code, details=details, body=body)
+    error = cls(message, status_code=status_code, code=code, details=details, body=body)
+    error.hint = hint
+    return error
+
+
+def _not_the_api(status_code: int, server: str, described: str) -> tuple[str | None, str | None]:
+    """The message and next step for an error status whose body is not an API error."""
+    if status_code in (413, 429):
+        return None, None  # meaningful whoever sent it; the class says what to do
+    if status_code == 503:
+        return f"{server} answered 503 with {described}.", "The server is unavailable for now: retry later."
+    if status_code >= 500:
+        return f"The server at {server} failed (status {status_code}).", None  # ProviderError's next step
+    return f"{server} answered {status_code} with {described}.", BASE_URL_HINT

@@ -14,8 +14,10 @@ from backend.errors import APIStatusError, AssistantsError
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 
-# Statuses worth another try whatever the method: the server refused before doing anything.
+# Statuses that say the server refused before doing anything: retried whatever the method...
 RETRY_ANY_METHOD = frozenset({429, 503})
+# ...but a 503 proves it only with the contract's body: a proxy's 503 may follow a processed request.
+REFUSAL_CODES = {503: "model_unavailable"}
 # Statuses worth another try only when sending twice does no harm.
 RETRY_IDEMPOTENT = frozenset({500, 502, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -68,8 +70,7 @@ class Retrying:
 
     def wait_before_retry(self, error: AssistantsError, delivery: Delivery) -> float | None:
         """Seconds to wait before sending again, or None: give up and raise `error`."""
-        refused = isinstance(error, APIStatusError) and error.status_code in RETRY_ANY_METHOD
-        if delivery is Delivery.MAYBE_RECEIVED and not refused:
+        if delivery is Delivery.MAYBE_RECEIVED and not refused_before_processing(error):
             self.maybe_received = True
         if not self._may_retry(error, delivery) or self.retries >= self.max_retries:
             return None
@@ -83,12 +84,21 @@ class Retrying:
     def _may_retry(self, error: AssistantsError, delivery: Delivery) -> bool:
         idempotent = self.method.upper() in IDEMPOTENT_METHODS
         if isinstance(error, APIStatusError):
-            return error.status_code in RETRY_ANY_METHOD or (
-                idempotent and error.status_code in RETRY_IDEMPOTENT
-            )
+            if idempotent:
+                return error.status_code in RETRY_ANY_METHOD | RETRY_IDEMPOTENT
+            return refused_before_processing(error)
         if delivery is Delivery.NOT_SENT:
             return True
         return delivery is Delivery.MAYBE_RECEIVED and idempotent
+
+
+def refused_before_processing(error: AssistantsError) -> bool:
+    """Whether the server said it refused the request before doing anything with it."""
+    if not isinstance(error, APIStatusError) or error.status_code not in RETRY_ANY_METHOD:
+        return False
+    wanted = REFUSAL_CODES.get(error.status_code)
+    # `error.code` falls back to the class's default code; only the body says what the server sent.
+    return wanted is None or error.body.get("error") == wanted
 
 
 def retry_after_of(error: AssistantsError) -> float | None:

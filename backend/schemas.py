@@ -7,10 +7,11 @@ the current one. The local server builds its answers from the same models, so th
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Role = Literal["system", "user", "assistant"]
 
@@ -84,11 +85,17 @@ class Page(_Model, Generic[T]):
     def _accept_bare_list(cls, data: Any) -> Any:
         if isinstance(data, list):
             return {"items": data, "total": len(data), "page": 1, "limit": len(data), "pages": 1}
-        if isinstance(data, dict) and "items" in data:
+        if isinstance(data, dict) and isinstance(data.get("items"), list):
             data = dict(data)
             data.setdefault("total", len(data["items"]))
             data.setdefault("limit", len(data["items"]))
+            if "pages" not in data and _is_count(data["total"]) and _is_count(data["limit"]):
+                data["pages"] = max(1, math.ceil(int(data["total"]) / max(1, int(data["limit"]))))
         return data
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class Usage(_Model):
@@ -139,7 +146,12 @@ class GenerationStart(_Model):
 
 class ContentDelta(_Model):
     type: Literal["content_delta"] = "content_delta"
-    delta: str
+    delta: str = ""
+
+    @field_validator("delta", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return "" if value is None else value
 
 
 class GenerationEnd(_Model):
@@ -153,7 +165,7 @@ class GenerationEnd(_Model):
 
 class StreamErrorEvent(_Model):
     type: Literal["error"] = "error"
-    message: str
+    message: str = ""
     error: str | None = None
 
 

@@ -108,10 +108,6 @@ class Settings(BaseSettings):
         value = value.strip()
         return KNOWN_SERVERS.get(value.lower(), value).rstrip("/")
 
-    @property
-    def uses_local_server(self) -> bool:
-        return self.base_url is None
-
     def server_label(self, base_url: str | None = None) -> str:
         """A person's name for the server: Local, NeuralBox, Elumenta, or the URL's host."""
         url = base_url if base_url is not None else self.base_url

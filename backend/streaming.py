@@ -14,7 +14,7 @@ from httpx_sse import EventSource, ServerSentEvent
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from backend.errors import StreamError, StreamInterruptedError, UnexpectedResponseError
+from backend.errors import AssistantsError, StreamError, StreamInterruptedError, UnexpectedResponseError
 from backend.schemas import (
     ContentDelta,
     GenerationEnd,
@@ -52,8 +52,12 @@ class StreamState:
         try:
             payload = json.loads(data)
         except ValueError:
+            if sse.event == "error":  # a server that names the event may send the error as plain text
+                raise StreamError(data, partial=self.text) from None
             raise UnexpectedResponseError(f"A stream event is not JSON: {data[:80]!r}.") from None
         if not isinstance(payload, dict):
+            if sse.event == "error":
+                raise StreamError(str(payload) or "The generation failed.", partial=self.text)
             return None
         # Some servers name the event in the SSE `event:` field rather than in the payload.
         if "type" not in payload and sse.event in _KNOWN_TYPES:
@@ -86,20 +90,33 @@ class StreamState:
         if self.end is None:
             raise StreamInterruptedError("The answer stopped before it was complete.", partial=self.text)
 
-    def dropped(self, exc: httpx.TransportError) -> StreamInterruptedError | None:
-        """The error for a connection lost mid-stream; None if the answer was already complete."""
+    def dropped(self, exc: httpx.HTTPError) -> StreamInterruptedError | None:
+        """The error for an answer lost mid-stream; None if the answer was already complete."""
         if self.end is not None:
             return None
         if isinstance(exc, httpx.TimeoutException):
             return StreamInterruptedError("The server stopped sending mid-answer.", partial=self.text)
+        if not isinstance(exc, httpx.TransportError):  # e.g. a DecodingError: bytes came, unreadable
+            return StreamInterruptedError(
+                f"The rest of the answer could not be read ({type(exc).__name__}).", partial=self.text
+            )
         return StreamInterruptedError("The connection dropped mid-answer.", partial=self.text)
+
+
+#: Blanks the client's own key out of an error (in place) before the stream raises it.
+Hide = Callable[[AssistantsError], AssistantsError]
+
+
+def _keep(error: AssistantsError) -> AssistantsError:
+    return error
 
 
 class _StreamBase:
     """The accumulated state, shared by the sync and async streams."""
 
-    def __init__(self) -> None:
+    def __init__(self, hide: Hide | None = None) -> None:
         self._state = StreamState()
+        self._hide = hide or _keep
 
     @property
     def text(self) -> str:
@@ -122,8 +139,8 @@ class _StreamBase:
 class GenerationStream(_StreamBase):
     """`with client.generate_stream(...) as stream: for event in stream: ...`; leaving closes the response."""
 
-    def __init__(self, opener: Callable[[], Opened]) -> None:
-        super().__init__()
+    def __init__(self, opener: Callable[[], Opened], hide: Hide | None = None) -> None:
+        super().__init__(hide)
         self._opener = opener
         self._stack: ExitStack | None = None
         self._events: Iterator[ServerSentEvent] | None = None
@@ -142,6 +159,13 @@ class GenerationStream(_StreamBase):
         return self
 
     def __next__(self) -> StreamEvent:
+        try:
+            return self._next()
+        except AssistantsError as error:
+            self._hide(error)  # blanks the client's key out of this very error, in place
+            raise
+
+    def _next(self) -> StreamEvent:
         if self._closed and self._events is not None:
             raise StopIteration
         events = self._open()
@@ -150,12 +174,15 @@ class GenerationStream(_StreamBase):
                 sse = next(events)
             except StopIteration:
                 break
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
                 self.close()
                 error = self._state.dropped(exc)
                 if error is None:
                     raise StopIteration from None
                 raise error from exc
+            except BaseException:  # interrupted (Ctrl+C, a closed generator): free the server's model at once
+                self.close()
+                raise
             try:
                 event = self._state.feed(sse)
             except Exception:
@@ -187,8 +214,8 @@ class GenerationStream(_StreamBase):
 class AsyncGenerationStream(_StreamBase):
     """`async with client.generate_stream(...) as stream: async for event in stream: ...`."""
 
-    def __init__(self, opener: Callable[[], Awaitable[AsyncOpened]]) -> None:
-        super().__init__()
+    def __init__(self, opener: Callable[[], Awaitable[AsyncOpened]], hide: Hide | None = None) -> None:
+        super().__init__(hide)
         self._opener = opener
         self._stack: AsyncExitStack | None = None
         self._events: AsyncIterator[ServerSentEvent] | None = None
@@ -207,6 +234,13 @@ class AsyncGenerationStream(_StreamBase):
         return self
 
     async def __anext__(self) -> StreamEvent:
+        try:
+            return await self._next()
+        except AssistantsError as error:
+            self._hide(error)  # blanks the client's key out of this very error, in place
+            raise
+
+    async def _next(self) -> StreamEvent:
         if self._closed and self._events is not None:
             raise StopAsyncIteration
         events = await self._open()
@@ -215,7 +249,7 @@ class AsyncGenerationStream(_StreamBase):
                 sse = await anext(events)
             except StopAsyncIteration:
                 break
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
                 await self.close()
                 error = self._state.dropped(exc)
                 if error is None:

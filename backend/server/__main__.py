@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import socket
 from pathlib import Path
 
 import uvicorn
 
 from backend.server.app import PREFIX, create_app
-from backend.server.embedded import url_host
+from backend.server.embedded import bind_socket, url_host
 from backend.server.store import KEY_FILE
 from backend.settings import Settings
 
@@ -27,7 +26,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--host", default=None, help="Interface to listen on (default: STUDIO_LOCAL_HOST or 127.0.0.1)."
     )
     parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"Port to listen on (default {DEFAULT_PORT})."
+        "--port",
+        type=int,
+        default=None,
+        help=f"Port to listen on (default: STUDIO_LOCAL_PORT if set, else {DEFAULT_PORT}; 0 picks a free one).",
     )
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="Where the database and the key file live."
@@ -47,20 +49,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Start the server in the foreground until Ctrl+C."""
     args = parse_args(argv)
-    overrides: dict[str, object] = {"local_port": args.port}
+    overrides: dict[str, object] = {}
+    if args.port is not None:
+        overrides["local_port"] = args.port
     if args.host:
         overrides["local_host"] = args.host
     if args.data_dir:
         overrides["data_dir"] = args.data_dir.expanduser()
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    if args.port is None and not settings.local_port:
+        settings.local_port = DEFAULT_PORT  # the embedded server's "any free port" is no use stand-alone
     if args.engine:
         settings.engines = {**settings.engines, "*": args.engine}
     app = create_app(settings)
-    family = socket.AF_INET6 if ":" in settings.local_host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # see EmbeddedServer.start
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((settings.local_host, settings.local_port))
+        sock = bind_socket(settings.local_host, settings.local_port)
     except OSError as exc:
         raise SystemExit(
             f"Cannot listen on {settings.local_host}:{settings.local_port}: {exc.strerror or exc}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import AsyncIterator
@@ -17,140 +16,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from backend.errors import redact
-from backend.schemas import (
-    DESCRIPTION_MAX,
-    INSTRUCTIONS_MAX,
-    MESSAGE_MAX,
-    MESSAGES_MAX,
-    NAME_MAX,
-    Assistant,
-    Balance,
-    Deleted,
-)
+from backend.schemas import Assistant, Balance, Deleted
 from backend.server.auth import ApiError, Gate, error_response
-from backend.server.catalog import MODELS, Marketplace, model_hint
+from backend.server.catalog import MODELS, Marketplace
 from backend.server.engines import EngineRouter, build_engines
 from backend.server.engines.base import EngineRequest, EngineUnavailable
 from backend.server.ratelimit import RateLimiter
-from backend.server.sse import GenerationResponse, Job
+from backend.server.sse import KEEPALIVE_SECONDS, GenerationResponse, Job
 from backend.server.store import Store
+from backend.server.validation import check_assistant, check_generate, invalid, read_object, unknown_model
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v2"
-MAX_TOKENS_LIMIT = 8192
-_ROLES = ("system", "user", "assistant")
 _QUERY_MESSAGES = {
     "page": "Page must be a whole number from 1.",
     "limit": "Limit must be a whole number from 1 to 100.",
 }
 _STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "insufficient_plan", 404: "not_found"}
-
-
-# --- Validation -----------------------------------------------------------------------------------------
-
-
-def _invalid(problems: dict[str, str]) -> ApiError:
-    return ApiError(
-        422, "validation_error", "Some fields are not valid: " + ", ".join(problems) + ".", problems
-    )
-
-
-def unknown_model(slug: object) -> str:
-    return f"Unknown model {slug!r}. Choose one of: {model_hint()}, ... (GET /models lists them all)."
-
-
-async def read_object(request: Request) -> dict[str, Any]:
-    """The request's JSON body, which must be an object (else 400)."""
-    raw = await request.body()
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise ApiError(400, "bad_request", f"The body is not valid JSON ({exc}).") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_request", "The body must be a JSON object.")
-    return body
-
-
-def check_assistant(body: dict[str, Any], *, partial: bool) -> dict[str, str]:
-    """The four assistant fields from `body`, checked; 422 with a message per bad field."""
-    problems: dict[str, str] = {}
-    fields: dict[str, str] = {}
-    for name, label in (
-        ("name", "Name"),
-        ("model", "Model"),
-        ("instructions", "Instructions"),
-        ("description", "Description"),
-    ):
-        value = body.get(name)
-        if value is None:
-            if not partial and name in ("name", "model"):
-                problems[name] = f"{label} is required."
-            continue
-        if not isinstance(value, str):
-            problems[name] = f"{label} must be a string."
-            continue
-        fields[name] = value
-    if "name" in fields:
-        fields["name"] = fields["name"].strip()
-        if not 1 <= len(fields["name"]) <= NAME_MAX:
-            problems["name"] = f"Name must be 1-{NAME_MAX} characters."
-    if "model" in fields and fields["model"] not in MODELS:
-        problems["model"] = "Model is required." if not fields["model"] else unknown_model(fields["model"])
-    if len(fields.get("instructions", "")) > INSTRUCTIONS_MAX:
-        problems["instructions"] = f"Instructions must be at most {INSTRUCTIONS_MAX} characters."
-    if len(fields.get("description", "")) > DESCRIPTION_MAX:
-        problems["description"] = f"Description must be at most {DESCRIPTION_MAX} characters."
-    if problems:
-        raise _invalid(problems)
-    return fields
-
-
-def check_generate(body: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a generate request, checked; 422 with a message per bad field."""
-    problems: dict[str, str] = {}
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        problems["messages"] = "Messages must be a non-empty list of {role, content} objects."
-    elif len(messages) > MESSAGES_MAX:
-        problems["messages"] = f"At most {MESSAGES_MAX} messages can be sent at once."
-    else:
-        for i, message in enumerate(messages):
-            if not isinstance(message, dict):
-                problems[f"messages[{i}]"] = "Each message must be an object with a role and a content."
-                continue
-            if message.get("role") not in _ROLES:
-                problems[f"messages[{i}].role"] = "Role must be system, user or assistant."
-            content = message.get("content")
-            if not isinstance(content, str):
-                problems[f"messages[{i}].content"] = "Content must be a string."
-            elif len(content) > MESSAGE_MAX:
-                problems[f"messages[{i}].content"] = f"Content must be at most {MESSAGE_MAX} characters."
-    for name in ("assistant_id", "model", "system"):
-        if body.get(name) is not None and not isinstance(body[name], str):
-            problems[name] = f"{name.replace('_', ' ').capitalize()} must be a string."
-    if len(body.get("system") or "") > MESSAGE_MAX:
-        problems["system"] = f"System must be at most {MESSAGE_MAX} characters."
-    temperature = body.get("temperature")
-    if temperature is not None and (
-        isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 <= temperature <= 2
-    ):
-        problems["temperature"] = "Temperature must be a number from 0 to 2."
-    max_tokens = body.get("max_tokens")
-    if max_tokens is not None and (
-        isinstance(max_tokens, bool)
-        or not isinstance(max_tokens, int)
-        or not 1 <= max_tokens <= MAX_TOKENS_LIMIT
-    ):
-        problems["max_tokens"] = f"Max tokens must be a whole number from 1 to {MAX_TOKENS_LIMIT}, or null."
-    if not isinstance(body.get("stream", False), bool):
-        problems["stream"] = "Stream must be true or false."
-    if not body.get("assistant_id") and not body.get("model") and "model" not in problems:
-        problems["model"] = "Give a model, or an assistant_id whose model is used."
-    if problems:
-        raise _invalid(problems)
-    return body
 
 
 # --- Errors ---------------------------------------------------------------------------------------------
@@ -183,7 +67,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
         ]
         field = ".".join(where) or "request"
         problems[field] = _QUERY_MESSAGES.get(field, str(error.get("msg", "Not valid.")))
-    return _invalid(problems).response()
+    return invalid(problems).response()
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
@@ -195,9 +79,16 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    settings: Settings, *, engines: EngineRouter | None = None, marketplace: list[dict] | None = None
+    settings: Settings,
+    *,
+    engines: EngineRouter | None = None,
+    marketplace: list[dict] | None = None,
+    keepalive: float = KEEPALIVE_SECONDS,
 ) -> FastAPI:
-    """The local server's app; its API key is in `app.state.api_key`, its storage in `app.state.store`."""
+    """The local server's app; its API key is in `app.state.api_key`, its storage in `app.state.store`.
+
+    `keepalive`: seconds of silence after which a waiting stream gets an SSE comment.
+    """
     store = Store(settings.data_dir, initial_balance=settings.local_balance, plan=settings.local_plan)
     router = engines if engines is not None else build_engines(settings)
     market = Marketplace(marketplace) if marketplace is not None else Marketplace.from_file()
@@ -207,6 +98,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await anyio.to_thread.run_sync(router.close)
+        await anyio.to_thread.run_sync(store.close)
 
     app = FastAPI(
         title="Assistant Studio local server",
@@ -229,7 +121,7 @@ def create_app(
     app.add_middleware(
         Gate, store=store, limiter=limiter, plan=settings.local_plan, generate_path=f"{PREFIX}/generate"
     )
-    app.include_router(_routes(store, router, market))
+    app.include_router(_routes(store, router, market, keepalive))
     return app
 
 
@@ -248,7 +140,7 @@ def _page(items: list[dict[str, Any]], total: int, page: int, limit: int) -> dic
     }
 
 
-def _routes(store: Store, engines: EngineRouter, market: Marketplace) -> APIRouter:
+def _routes(store: Store, engines: EngineRouter, market: Marketplace, keepalive: float) -> APIRouter:
     api = APIRouter(prefix=PREFIX)
 
     async def find(assistant_id: str) -> dict[str, Any]:
@@ -332,8 +224,8 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace) -> APIRout
         assistant = await find(ask["assistant_id"]) if ask.get("assistant_id") else None
         slug = ask.get("model") or (assistant or {}).get("model")
         model = MODELS.get(slug or "")
-        if model is None:
-            raise _invalid({"model": unknown_model(slug)})
+        if model is None:  # the contract: 404 for an unknown model (creating an assistant with one is a 422)
+            raise ApiError(404, "not_found", unknown_model(slug), {"model": slug})
         messages: list[dict[str, str]] = []
         if assistant and assistant["instructions"]:
             messages.append({"role": "system", "content": assistant["instructions"]})
@@ -348,14 +240,6 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace) -> APIRout
         if status.state == "unavailable":
             message = redact(status.detail) or f"The {engine.name} engine is unavailable."
             raise ApiError(503, "model_unavailable", message, {"engine": engine.name, "model": model.slug})
-        if await run_in_threadpool(store.reserve, model.token_cost) is None:
-            have = (await run_in_threadpool(store.balance))["token_balance"]
-            raise ApiError(
-                402,
-                "insufficient_tokens",
-                f"{model.slug} costs {model.token_cost} tokens per request; the balance is {have}.",
-                {"required": model.token_cost, "balance": have},
-            )
         temperature = ask.get("temperature")
         job = Job(
             store=store,
@@ -369,6 +253,14 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace) -> APIRout
             cost=model.token_cost,
             assistant_id=assistant["id"] if assistant else None,
         )
-        return GenerationResponse(job, stream=bool(ask.get("stream")))
+        if not await run_in_threadpool(job.reserve):
+            have = (await run_in_threadpool(store.balance))["token_balance"]
+            raise ApiError(
+                402,
+                "insufficient_tokens",
+                f"{model.slug} costs {model.token_cost} tokens per request; the balance is {have}.",
+                {"required": model.token_cost, "balance": have},
+            )
+        return GenerationResponse(job, stream=bool(ask.get("stream")), keepalive=keepalive)
 
     return api

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from backend.server.app import PREFIX, create_app
 from backend.server.engines import EngineRouter
+from backend.server.sse import KEEPALIVE_SECONDS
 from backend.settings import Settings
 
 START_TIMEOUT = 30.0
@@ -30,6 +31,22 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (0 picks a free port); raises OSError when it cannot bind."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP matters: asyncio turns Nagle's algorithm off only on TCP-typed sockets, and without
+    # that every small answer (and every SSE event) waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 class EmbeddedServer:
     """Runs the local server in this process; the model is not loaded until the first generation."""
 
@@ -39,9 +56,12 @@ class EmbeddedServer:
         *,
         engines: EngineRouter | None = None,
         marketplace: list[dict] | None = None,
+        keepalive: float = KEEPALIVE_SECONDS,
     ) -> None:
         self.settings = settings
-        self.app: FastAPI = create_app(settings, engines=engines, marketplace=marketplace)
+        self.app: FastAPI = create_app(
+            settings, engines=engines, marketplace=marketplace, keepalive=keepalive
+        )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -65,17 +85,12 @@ class EmbeddedServer:
         """Bind the port, serve in a daemon thread, and return once the server answers."""
         if self._thread is not None:
             return self
+        if self.app.state.store.closed:  # stop() closed the database with the app
+            raise ServerStartError("This local server was stopped; start a new EmbeddedServer instead.")
         host, port = self.settings.local_host, self.settings.local_port
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        # IPPROTO_TCP matters: asyncio turns Nagle's algorithm off only on TCP-typed sockets, and without
-        # that every small answer (and every SSE event) waits ~40 ms for a delayed ACK.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((host, port))
-            sock.listen(128)
+            sock = bind_socket(host, port)
         except OSError as exc:
-            sock.close()
             raise ServerStartError(
                 f"The local server cannot listen on {host}:{port} ({exc.strerror or exc}): "
                 "set STUDIO_LOCAL_PORT to a free port, or 0 to pick one."
@@ -88,6 +103,7 @@ class EmbeddedServer:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=5,
+            log_config=None,  # the host application's logging stays as it configured it
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -103,7 +119,7 @@ class EmbeddedServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving and free the engines (and so the model)."""
+        """Stop serving, free the engines (and so the model) and close the database."""
         server, thread = self._server, self._thread
         if server is not None:
             server.should_exit = True

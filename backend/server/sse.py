@@ -1,8 +1,14 @@
 """The answer of POST /generate: the engine runs in a worker thread, its events go out as JSON or SSE.
 
-The cost is reserved before the answer starts (by the route) and given back by `Job.settle` unless the
-generation completed: on an engine failure, and when the caller leaves before the end (the stop button,
-a closed tab). Leaving also sets the engine request's `cancelled` at once, so the model is freed.
+The cost is reserved before the answer starts (`Job.reserve`, in the same transaction as a 'pending'
+row of the generation) and given back by `Job.settle` unless the generation completed: on an engine
+failure, and when the caller leaves before the end (the stop button, a closed tab). If the process dies
+in between, the row stays 'pending' and the next start gives the cost back. Leaving also cancels the
+engine request at once, so the model is freed.
+
+Once a stream's headers are out, while it waits for the engine's next event (queued behind another
+request, a slow word), an SSE comment goes out every `keepalive` seconds so that no client or proxy times
+the silence out.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ from backend.server.store import Store, new_id
 log = logging.getLogger(__name__)
 
 _END = object()
+KEEPALIVE_SECONDS = 10.0
+_KEEPALIVE = {"type": "http.response.body", "body": b": keep-alive\n\n", "more_body": True}
 _SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -81,8 +89,10 @@ class Job:
         self.assistant_id = assistant_id
         self.pieces: list[str] = []
         self.finished: Finished | None = None
+        #: The balance as the last write left it (reserve, complete or refund), read inside that write.
         self.balance_remaining: int | None = None
         self.failed = False
+        self._reserved = False
         self._settled = False
         self._lock = threading.Lock()
 
@@ -101,11 +111,19 @@ class Job:
             total_tokens=done.prompt_tokens + done.completion_tokens,
         )
 
+    def reserve(self) -> bool:
+        """Hold the cost and keep this generation as 'pending', in one transaction; False if the balance is short."""
+        left = self.store.reserve(self.cost, self._row(self.cost))
+        with self._lock:
+            self._reserved = left is not None
+            self.balance_remaining = left
+        return left is not None
+
     def cancel(self) -> None:
         """The caller left: tell the engine to stop now."""
-        self.request.cancelled.set()
+        self.request.cancel()
 
-    def _row(self, status: str, tokens_used: int) -> dict[str, Any]:
+    def _row(self, tokens_used: int) -> dict[str, Any]:
         usage = self.usage
         return {
             "id": self.id,
@@ -115,7 +133,6 @@ class Job:
             "content": self.content,
             "tokens_used": tokens_used,
             "usage": usage.model_dump() if usage else None,
-            "status": status,
             "created_at": self.created_at,
         }
 
@@ -125,9 +142,8 @@ class Job:
             if self._settled:
                 return
             self.finished = finished
-            self.store.record_generation(self._row("completed", self.cost))
+            self.balance_remaining = self.store.complete(self._row(self.cost))
             self._settled = True
-        self.balance_remaining = self.store.balance()["token_balance"]
 
     def settle(self) -> None:
         """Unless it completed: stop the engine, give the cost back and keep the failed attempt."""
@@ -135,9 +151,10 @@ class Job:
             if self._settled:
                 return
             self._settled = True
-        self.request.cancelled.set()
-        self.store.refund(self.cost)
-        self.store.record_generation(self._row("failed" if self.failed else "cancelled", 0))
+            self.request.cancel()
+            if self._reserved:
+                status = "failed" if self.failed else "cancelled"
+                self.balance_remaining = self.store.refund(self.cost, self._row(0), status)
 
 
 class _Feed:
@@ -197,10 +214,11 @@ _STOPPED = "The engine stopped before finishing its answer."
 class GenerationResponse(Response):
     """Answers with the finished Generation (JSON) or streams it (SSE), watching for the caller leaving."""
 
-    def __init__(self, job: Job, *, stream: bool) -> None:
+    def __init__(self, job: Job, *, stream: bool, keepalive: float = KEEPALIVE_SECONDS) -> None:
         super().__init__(status_code=200)
         self.job = job
         self.stream = stream
+        self.keepalive = keepalive
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         job = self.job
@@ -295,9 +313,17 @@ class GenerationResponse(Response):
                     )
                     await send(_sse(end))
                     break
-                event = await feed.next()
+                event = await self._next_keeping_alive(feed, send)
         except Exception as exc:
             await self._refund_failed()
             _, code, message = failure(exc)
             await send(_sse(StreamErrorEvent(message=message, error=code)))
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+    async def _next_keeping_alive(self, feed: _Feed, send: Send) -> EngineEvent | None:
+        """The engine's next event; a comment goes out after each `keepalive` seconds without one."""
+        while True:
+            # Cancelling a queue's get() leaves the item in the queue, so nothing is lost at the timeout.
+            with anyio.move_on_after(self.keepalive):
+                return await feed.next()
+            await send(_KEEPALIVE)

@@ -13,6 +13,8 @@ import secrets
 import sqlite3
 import string
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -84,6 +86,19 @@ def _parse_time(value: datetime | str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+_UPSERT_GENERATION = (
+    "INSERT OR REPLACE INTO generations "
+    "(id, assistant_id, model, engine, content, tokens_used, usage, status, created_at) "
+    "VALUES (:id, :assistant_id, :model, :engine, :content, :tokens_used, :usage, :status, :created_at)"
+)
+
+
+def _generation_row(generation: dict[str, Any], status: str) -> dict[str, Any]:
+    row = {"assistant_id": None, "content": "", "usage": None, **generation, "status": status}
+    row["usage"] = json.dumps(row["usage"]) if row["usage"] is not None else None
+    return row
+
+
 class Store:
     """Everything the local server keeps, in <data_dir>/studio.db."""
 
@@ -91,6 +106,7 @@ class Store:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.Lock()
+        self.closed = False
         self._db = sqlite3.connect(self.data_dir / DB_FILE, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         with self._lock:
@@ -106,22 +122,29 @@ class Store:
             )
             rows = self._db.execute("SELECT key_hash, expires_at FROM api_keys").fetchall()
         self._keys: dict[str, datetime | None] = {r["key_hash"]: _parse_time(r["expires_at"]) for r in rows}
+        self.recovered = self._refund_unsettled()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            self.closed = True
 
-    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
-        """Run one statement in its own transaction; it is committed (and synced) when this returns."""
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One transaction, committed (and synced) on leaving the block, rolled back on an error."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                cursor = self._db.execute(sql, params)
+                yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            return cursor
+
+    def _write(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+        """Run one statement in its own transaction; it is committed (and synced) when this returns."""
+        with self._transaction() as db:
+            return db.execute(sql, params)
 
     def _read(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -226,37 +249,52 @@ class Store:
         row = self._read("SELECT token_balance, plan, plan_expires_at FROM account WHERE id = 1")[0]
         return dict(row)
 
-    def reserve(self, cost: int) -> int | None:
-        """Take `cost` from the balance if it is there; the new balance, or None when it is too low."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                taken = self._db.execute(
-                    "UPDATE account SET token_balance = token_balance - ? WHERE id = 1 AND token_balance >= ?",
-                    (cost, cost),
-                ).rowcount
-                left = self._db.execute("SELECT token_balance FROM account WHERE id = 1").fetchone()[0]
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+    def reserve(self, cost: int, generation: dict[str, Any] | None = None) -> int | None:
+        """Take `cost` from the balance if it is there; the new balance, or None when it is too low.
+
+        With `generation`, its row is kept as 'pending' in the same transaction, holding the cost: if the
+        process dies before the generation is settled, the next start gives the cost back.
+        """
+        with self._transaction() as db:
+            taken = db.execute(
+                "UPDATE account SET token_balance = token_balance - ? WHERE id = 1 AND token_balance >= ?",
+                (cost, cost),
+            ).rowcount
+            if taken == 1 and generation is not None:
+                db.execute(
+                    _UPSERT_GENERATION, _generation_row({**generation, "tokens_used": cost}, "pending")
+                )
+            left = db.execute("SELECT token_balance FROM account WHERE id = 1").fetchone()[0]
         return left if taken == 1 else None
 
-    def refund(self, cost: int) -> None:
-        self._write("UPDATE account SET token_balance = token_balance + ? WHERE id = 1", (cost,))
+    def refund(self, cost: int, generation: dict[str, Any] | None = None, status: str = "failed") -> int:
+        """Give `cost` back, marking `generation` (if given) with `status` and nothing charged; the new balance."""
+        with self._transaction() as db:
+            db.execute("UPDATE account SET token_balance = token_balance + ? WHERE id = 1", (cost,))
+            if generation is not None:
+                db.execute(_UPSERT_GENERATION, _generation_row({**generation, "tokens_used": 0}, status))
+            return db.execute("SELECT token_balance FROM account WHERE id = 1").fetchone()[0]
 
     # --- Generations ------------------------------------------------------------------------------
 
-    def record_generation(self, generation: dict[str, Any]) -> None:
-        """Keep one generation (completed, failed or cancelled)."""
-        row = dict(generation)
-        row["usage"] = json.dumps(row.get("usage")) if row.get("usage") is not None else None
-        self._write(
-            "INSERT OR REPLACE INTO generations "
-            "(id, assistant_id, model, engine, content, tokens_used, usage, status, created_at) "
-            "VALUES (:id, :assistant_id, :model, :engine, :content, :tokens_used, :usage, :status, :created_at)",
-            row,  # type: ignore[arg-type]
-        )
+    def complete(self, generation: dict[str, Any]) -> int:
+        """Keep a finished generation: the cost reserved for it stays charged. The balance after it."""
+        with self._transaction() as db:
+            db.execute(_UPSERT_GENERATION, _generation_row(generation, "completed"))
+            return db.execute("SELECT token_balance FROM account WHERE id = 1").fetchone()[0]
+
+    def _refund_unsettled(self) -> int:
+        """Give back what generations still 'pending' hold (the last run stopped mid-answer); how many."""
+        with self._transaction() as db:
+            held = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(tokens_used), 0) FROM generations WHERE status = 'pending'"
+            ).fetchone()
+            if held[0]:
+                db.execute("UPDATE account SET token_balance = token_balance + ? WHERE id = 1", (held[1],))
+                db.execute(
+                    "UPDATE generations SET status = 'failed', tokens_used = 0 WHERE status = 'pending'"
+                )
+        return held[0]
 
     def get_generation(self, generation_id: str) -> dict[str, Any] | None:
         rows = self._read("SELECT * FROM generations WHERE id = ?", (generation_id,))

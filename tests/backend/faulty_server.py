@@ -149,3 +149,28 @@ def stream_then_wait(events: Iterable[bytes]) -> Behaviour:
         server.wait_for_hang_up(conn)
 
     return behave
+
+
+def hold_silent(server: FaultyServer, conn: socket.socket) -> None:
+    """Read the request and say nothing until the client hangs up (or the server stops)."""
+    server.wait_for_hang_up(conn)
+
+
+def bearer_of(request: bytes) -> str:
+    """The key in a raw request's `Authorization: Bearer` header."""
+    for line in request.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"authorization":
+            return value.strip().decode().partition(" ")[2]
+    return ""
+
+
+def echo_key(status: int, render: Callable[[str], str], content_type: str = "application/json") -> Behaviour:
+    """Answer `status` with a body that `render` makes from the caller's own key, as a careless server might."""
+
+    def behave(server: FaultyServer, conn: socket.socket) -> None:
+        body = render(bearer_of(server.requests[-1])).encode()
+        head = f"HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {len(body)}\r\n"
+        conn.sendall(head.encode() + b"connection: close\r\n\r\n" + body)
+
+    return behave

@@ -68,3 +68,64 @@ def test_validation_errors_name_their_fields():
     with client, pytest.raises(errors.ValidationError) as caught:
         client.assistants.create(name="Bot", model="nope")
     assert caught.value.field_errors == {"model": "unknown model"}
+
+
+def _raise_for(status: int, **answer) -> errors.APIStatusError:
+    client = AssistantsClient(
+        BASE, KEY, transport=httpx.MockTransport(lambda _: httpx.Response(status, **answer)), max_retries=0
+    )
+    with client, pytest.raises(errors.APIStatusError) as caught:
+        client.assistants.get("asst_1")
+    return caught.value
+
+
+NGINX_404 = "<html><head><title>404 Not Found</title></head><body><center>nginx</center></body></html>"
+
+
+@pytest.mark.parametrize(
+    ("answer", "described"),
+    [
+        ({"text": NGINX_404, "headers": {"content-type": "text/html"}}, "an HTML page ('<html><head>"),
+        ({"json": {"detail": "Not Found"}}, "JSON that is not an API error"),
+        ({"text": ""}, "an empty body"),
+    ],
+    ids=["html", "foreign-json", "empty"],
+)
+def test_a_404_that_is_not_the_apis_points_at_the_base_url(answer, described):
+    error = _raise_for(404, **answer)
+    assert isinstance(error, errors.NotFoundError) and error.status_code == 404
+    assert error.message.startswith(f"api.test answered 404 with {described}")
+    assert "deleted" not in error.user_message
+    assert error.user_message.endswith(
+        "Check that the base URL points at an Assistants API (it usually ends in /api/v2)."
+    )
+
+
+def test_the_apis_own_404_still_suggests_a_refresh():
+    error = _raise_for(404, json={"error": "not_found", "message": "No assistant with id 'asst_1'."})
+    assert error.message == "No assistant with id 'asst_1'." and "refresh" in error.user_message
+
+
+@pytest.mark.parametrize("status", [502, 504])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"text": "<html><body>Bad Gateway</body></html>", "headers": {"content-type": "text/html"}},
+        {"json": {"error": "provider_error", "message": "The gateway gave up."}},
+    ],
+    ids=["html", "json"],
+)
+def test_a_gateway_failure_never_claims_nothing_was_charged(status, answer):
+    error = _raise_for(status, **answer)
+    assert isinstance(error, errors.ProviderError) and error.status_code == status
+    assert "nothing was charged" not in error.user_message
+    assert "may have been processed" in error.user_message and "check your balance" in error.user_message
+    if "text" in answer:
+        assert error.message == f"The server at api.test failed (status {status})."
+
+
+def test_a_proxys_503_names_what_answered():
+    error = _raise_for(503, text="<html>Service Unavailable</html>", headers={"content-type": "text/html"})
+    assert isinstance(error, errors.ModelUnavailableError)
+    assert error.message.startswith("api.test answered 503 with an HTML page")
+    assert "retry later" in error.user_message and "another model" not in error.user_message

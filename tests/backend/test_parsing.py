@@ -228,3 +228,52 @@ def test_the_pool_holds_a_hundred_streams():
     with AssistantsClient(BASE, KEY) as client:
         pool = client._http._transport._pool  # type: ignore[attr-defined]
         assert pool._max_connections >= 100
+
+
+def test_list_all_pages_through_when_the_server_omits_pages():
+    def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        items = [{"id": f"asst_{page}{i}", "name": "n", "model": "m"} for i in range(2 if page < 3 else 1)]
+        return httpx.Response(200, json={"items": items, "total": 5, "page": page, "limit": 2})
+
+    with _client(handler) as client:
+        assert client.assistants.list(limit=2).pages == 3
+        assert len(client.assistants.list_all(limit=2)) == 5
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected", "words"),
+    [
+        ({"status": "failed", "tokens_used": 0}, errors.ProviderError, "nothing was charged"),
+        ({"status": "failed", "tokens_used": 2}, errors.ProviderError, "check your balance"),
+        ({"status": "pending", "tokens_used": 2}, errors.UnexpectedResponseError, "no way to fetch it"),
+    ],
+    ids=["failed", "failed-charged", "pending"],
+)
+def test_a_generation_that_did_not_complete_is_an_error(answer, expected, words):
+    handler, seen = _answer(json={"id": "gen_1", "content": "", **answer})
+    with _client(handler) as client, pytest.raises(expected) as caught:
+        client.generate([{"role": "user", "content": "hi"}], model="gpt-5-nano")
+    assert "gen_1" in caught.value.message and words in caught.value.user_message
+    assert len(seen) == 1  # a POST the server acted on is never sent again
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_answer_httpx_cannot_decode_is_an_unexpected_response(method):
+    handler, seen = _answer(content=b"this is not gzip", headers={"content-encoding": "gzip"})
+    with _client(handler) as client, pytest.raises(errors.UnexpectedResponseError) as caught:
+        if method == "GET":
+            client.balance()
+        else:
+            client.generate([{"role": "user", "content": "hi"}], model="gpt-5-nano")
+    assert "DecodingError" in caught.value.message and "api.test" in caught.value.message
+    assert len(seen) == 1
+
+
+@pytest.mark.anyio
+async def test_async_client_turns_an_undecodable_answer_into_an_unexpected_response():
+    handler, seen = _answer(content=b"this is not gzip", headers={"content-encoding": "gzip"})
+    async with AsyncAssistantsClient(BASE, KEY, transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(errors.UnexpectedResponseError, match="DecodingError"):
+            await client.assistants.list()
+    assert len(seen) == 1

@@ -43,6 +43,8 @@ def _respond(outcome: Any, method: str, request: httpx.Request) -> httpx.Respons
             return httpx.Response(204)
         return httpx.Response(200, json=ASSISTANT)
     status, headers, body = outcome if isinstance(outcome, tuple) else (outcome, {}, None)
+    if isinstance(body, str):
+        return httpx.Response(status, text=body, headers={"content-type": "text/html", **headers})
     body = body or {"error": "", "message": f"status {status}"}
     return httpx.Response(status, json=body, headers=headers)
 
@@ -52,6 +54,9 @@ RETRY_429_BODY = (429, {}, {"error": "rate_limit_exceeded", "message": "Slow dow
 RETRY_429_HOUR = (429, {"Retry-After": "3600"}, None)
 RETRY_429_DATE = (429, {"Retry-After": FAR_FUTURE}, None)
 RETRY_503_2 = (503, {"Retry-After": "2"}, None)
+# The contract's 503: the server refused before doing anything. A proxy's page proves nothing of the kind.
+DOWN_503 = (503, {}, {"error": "model_unavailable", "message": "The model is down."})
+PROXY_503 = (503, {}, "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>")
 
 # (method, outcomes of each send, expected sends, expected result type or error class, expected sleeps)
 # max_retries=2, retry_max_wait=20, jitter pinned to its top so backoff waits are 0.5, 1, 2.
@@ -76,7 +81,11 @@ TABLE = [
     ("POST", ["connect", "ok"], 2, Assistant, [0.5]),
     ("POST", ["connect_timeout", "ok"], 2, Assistant, [0.5]),
     ("POST", [RETRY_429_3, "ok"], 2, Assistant, [3.0]),
-    ("POST", [503, 503, 503], 3, errors.ModelUnavailableError, [0.5, 1.0]),
+    ("POST", [DOWN_503, DOWN_503, DOWN_503], 3, errors.ModelUnavailableError, [0.5, 1.0]),
+    ("POST", [DOWN_503, "ok"], 2, Assistant, [0.5]),
+    ("POST", [PROXY_503, "ok"], 1, errors.ModelUnavailableError, []),
+    ("POST", [503, "ok"], 1, errors.ModelUnavailableError, []),
+    ("POST", [RETRY_429_BODY, "ok"], 2, Assistant, [7.0]),
     ("POST", [500], 1, errors.ProviderError, []),
     ("POST", [502], 1, errors.ProviderError, []),
     ("POST", ["read_timeout"], 1, errors.APITimeoutError, []),
@@ -87,10 +96,13 @@ TABLE = [
     ("DELETE", ["ok"], 1, Deleted, []),
     ("DELETE", ["drop", 404], 2, Deleted, [0.5]),
     ("DELETE", ["read_timeout", 404], 2, Deleted, [0.5]),
-    ("DELETE", [503, 404], 2, errors.NotFoundError, [0.5]),
+    ("DELETE", [DOWN_503, 404], 2, errors.NotFoundError, [0.5]),
+    ("DELETE", [PROXY_503, 404], 2, Deleted, [0.5]),  # the proxy may have passed the first one on
+    ("GET", [PROXY_503, "ok"], 2, Assistant, [0.5]),
     ("DELETE", [404], 1, errors.NotFoundError, []),
     ("STREAM", ["connect", "ok"], 2, str, [0.5]),
-    ("STREAM", [503, "ok"], 2, str, [0.5]),
+    ("STREAM", [DOWN_503, "ok"], 2, str, [0.5]),
+    ("STREAM", [PROXY_503, "ok"], 1, errors.ModelUnavailableError, []),
     ("STREAM", [RETRY_429_HOUR], 1, errors.RateLimitError, []),
     ("STREAM", [500], 1, errors.ProviderError, []),
     ("STREAM", ["drop"], 1, errors.APIConnectionError, []),

@@ -167,3 +167,83 @@ async def test_async_stream_error_status_before_any_event():
             async with client.generate_stream(HI, model="m"):
                 pytest.fail("the context must not be entered")
     assert caught.value.retry_after == 3000
+
+
+def test_an_error_event_without_a_message_is_still_a_stream_error():
+    transport, _ = _stream_server(
+        _sse(START, {"type": "content_delta", "delta": "so far"}, {"type": "error"})
+    )
+    client = _client(transport)
+    with client, client.generate_stream(HI, model="m") as stream, pytest.raises(errors.StreamError) as caught:
+        list(stream)
+    assert type(caught.value) is errors.StreamError and caught.value.partial == "so far"
+
+
+def test_a_named_error_event_in_plain_text_is_a_stream_error():
+    body = _sse(START, {"type": "content_delta", "delta": "half"}) + _sse(
+        "upstream overloaded", event_name="error"
+    )
+    transport, _ = _stream_server(body)
+    client = _client(transport)
+    with client, client.generate_stream(HI, model="m") as stream, pytest.raises(errors.StreamError) as caught:
+        list(stream)
+    assert caught.value.message == "upstream overloaded" and caught.value.partial == "half"
+
+
+def test_an_empty_or_null_delta_is_read_as_no_text():
+    body = _sse(
+        START,
+        {"type": "content_delta", "delta": None},
+        {"type": "content_delta"},
+        {"type": "content_delta", "delta": "ok"},
+        END,
+        "[DONE]",
+    )
+    transport, _ = _stream_server(body)
+    with _client(transport) as client, client.generate_stream(HI, model="m") as stream:
+        deltas = [e.delta for e in stream if isinstance(e, ContentDelta)]
+    assert deltas == ["", "", "ok"] and stream.text == "ok"
+
+
+class _Body(httpx.SyncByteStream):
+    """A response body that sends `chunks`, then raises `fault`; records whether it was closed."""
+
+    def __init__(self, chunks: list[bytes], fault: BaseException) -> None:
+        self.chunks, self.fault, self.closed = chunks, fault, False
+
+    def __iter__(self):
+        yield from self.chunks
+        raise self.fault
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _faulty_stream(
+    fault: BaseException, headers: dict[str, str] | None = None
+) -> tuple[_Body, AssistantsClient]:
+    body = _Body([_sse(START, {"type": "content_delta", "delta": "par"}).encode()], fault)
+    headers = {"content-type": "text/event-stream", **(headers or {})}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, headers=headers, stream=body))
+    return body, _client(transport)
+
+
+def test_an_unreadable_stream_is_an_interruption_not_an_httpx_error():
+    body, client = _faulty_stream(httpx.DecodingError("broken gzip"))
+    with (
+        client,
+        client.generate_stream(HI, model="m") as stream,
+        pytest.raises(errors.StreamInterruptedError) as caught,
+    ):
+        list(stream)
+    assert caught.value.partial == "par" and "DecodingError" in caught.value.message and body.closed
+
+
+def test_a_stream_read_without_with_is_closed_when_interrupted():
+    body, client = _faulty_stream(KeyboardInterrupt())
+    with client:
+        stream = client.generate_stream(HI, model="m")
+        with pytest.raises(KeyboardInterrupt):
+            for _ in stream:
+                pass
+    assert body.closed and stream.text == "par"

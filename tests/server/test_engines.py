@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from backend.server.catalog import MODELS
-from backend.server.engines import EngineRouter, MissingEngine, build_engines, make_engine
+from backend.server.engines import EngineRouter, MissingEngine, build_engines, make_engine, model_queue
 from backend.server.engines.base import Delta, EngineRequest, EngineUnavailable, Finished, Waiting
 from backend.server.engines.echo import EchoEngine, echo_reply, split_tokens
 from backend.server.engines.openai_compat import OpenAICompatEngine
@@ -67,6 +69,37 @@ def test_echo_one_at_a_time_queues_like_a_model():
     first.close()  # frees the turn
     rest = list(second)
     assert isinstance(rest[-1], Finished) and "".join(e.text for e in rest[:-1]) == "[turn 1] You said: c"
+
+
+def test_cancel_sets_the_flag_and_runs_each_callback_once():
+    request = EngineRequest(model="m", messages=[])
+    calls: list[str] = []
+    request.on_cancel(lambda: calls.append("first"))
+    request.on_cancel(lambda: 1 / 0)  # a broken callback must not keep the others from running
+    request.on_cancel(lambda: calls.append("second"))
+    assert calls == [] and not request.cancelled.is_set()
+    request.cancel()
+    request.cancel()
+    assert request.cancelled.is_set() and calls == ["first", "second"]
+    request.on_cancel(lambda: calls.append("late"))  # registered after the cancel: runs at once
+    assert calls == ["first", "second", "late"]
+
+
+def test_a_cancelled_waiter_is_woken_by_the_cancel_not_by_polling(monkeypatch):
+    monkeypatch.setattr(model_queue, "_POLL_SECONDS", 3600.0)  # only the cancel callback can wake it now
+    engine = EchoEngine(one_at_a_time=True)
+    first = engine.generate(EngineRequest(model="m", messages=[{"role": "user", "content": "a b"}]))
+    assert isinstance(next(first), Delta)  # holds the turn
+    waiter = EngineRequest(model="m", messages=[{"role": "user", "content": "c"}])
+    waiting = engine.generate(waiter)
+    assert next(waiting) == Waiting(position=1)
+    rest: list = []
+    reader = threading.Thread(target=lambda: rest.extend(waiting), daemon=True)
+    reader.start()
+    waiter.cancel()
+    reader.join(timeout=15)
+    assert not reader.is_alive() and rest == []  # it left the line without a word
+    first.close()
 
 
 def test_routes_pick_engines_lazily_one_per_name(tmp_path):

@@ -113,7 +113,6 @@ def test_the_stream_events_in_order(http):
         ({"model": "gpt-5", "messages": HELLO, "max_tokens": 0}, "max_tokens"),
         ({"model": "gpt-5", "messages": HELLO, "max_tokens": 9000}, "max_tokens"),
         ({"model": "gpt-5", "messages": HELLO, "stream": "yes"}, "stream"),
-        ({"model": "gpt-99", "messages": HELLO}, "model"),
     ],
 )
 def test_validation(http, body, field):
@@ -124,9 +123,19 @@ def test_validation(http, body, field):
 
 
 def test_a_stream_request_that_is_invalid_gets_json(http):
-    response = http.post("/generate", json={"model": "gpt-99", "messages": HELLO, "stream": True})
+    response = http.post("/generate", json={"model": "gpt-5", "messages": [], "stream": True})
     assert response.headers["content-type"].startswith("application/json")
     assert_error(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_unknown_model_is_not_found_as_the_contract_says(http, stream):
+    before = balance(http)
+    response = http.post("/generate", json={"model": "gpt-99", "messages": HELLO, "stream": stream})
+    assert response.headers["content-type"].startswith("application/json")
+    problem = assert_error(response, 404, "not_found")
+    assert "gpt-99" in problem["message"] and "GET /models" in problem["message"]
+    assert problem["details"] == {"model": "gpt-99"} and balance(http) == before
 
 
 def test_an_unknown_assistant_is_not_found(http):

@@ -127,6 +127,17 @@ def test_answer_streams_in_pieces_with_real_counts(engine: LlamaEngine) -> None:
 
 
 @pytest.mark.model
+def test_completion_tokens_are_tokens_not_pieces(engine: LlamaEngine) -> None:
+    # llama.cpp joins the byte tokens of a character such as "☕" into one piece, so pieces undercount.
+    request = ask("Café ☕ time", system="Repeat the user's message exactly, nothing else.", max_tokens=64)
+    events = list(engine.generate(request))
+    answer = texts(events)
+    counted = len(engine._llm.tokenize(answer.encode(), add_bos=False, special=False))
+    assert finished(events).completion_tokens == counted < 64
+    assert len([e for e in events if isinstance(e, Delta)]) < counted  # the case this guards against
+
+
+@pytest.mark.model
 def test_instructions_reach_the_model_as_the_system_message(engine: LlamaEngine) -> None:
     short = finished(list(engine.generate(ask(system="Reply in French."))))
     assert engine.last_messages[0] == {"role": "system", "content": "Reply in French."}

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+
+from backend.server.__main__ import DEFAULT_PORT, parse_args
+from backend.server.embedded import EmbeddedServer
+from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,3 +93,45 @@ def test_the_key_is_printed_only_when_asked(tmp_path):
         output = "".join(lines) + process.communicate(timeout=30)[0]
     key = (data / "api_key").read_text().strip()
     assert "API key file" in output and key not in output
+
+
+def test_without_port_the_settings_port_is_used(tmp_path):
+    with socket.socket() as probe:  # a port that is free now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
+    env["STUDIO_LOCAL_PORT"] = str(port)
+    command = [
+        sys.executable,
+        "-m",
+        "backend.server",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--engine",
+        "echo",
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        first = process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    assert f"http://127.0.0.1:{port}/api/v2" in first
+
+
+def test_the_default_port_is_kept_when_nothing_is_set():
+    assert parse_args([]).port is None and DEFAULT_PORT == 8765
+
+
+def test_the_embedded_server_leaves_the_hosts_logging_alone(tmp_path):
+    marker = logging.NullHandler()
+    uvicorn_log = logging.getLogger("uvicorn")
+    uvicorn_log.addHandler(marker)
+    try:
+        with EmbeddedServer(make_settings(tmp_path)):
+            pass
+        assert marker in uvicorn_log.handlers  # uvicorn's own dictConfig would have replaced it
+    finally:
+        uvicorn_log.removeHandler(marker)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.schemas import MarketplaceItem, Page
-from backend.server.catalog import MARKETPLACE_PATH, MODELS, Marketplace
+from backend.server.catalog import CATALOG_TIME, MARKETPLACE_PATH, MODELS, Marketplace
 from backend.server.embedded import EmbeddedServer
 from tests.conftest import make_settings
 from tests.server.httputil import api, assert_error
@@ -75,6 +75,16 @@ def test_everything_most_used_first(market):
     first = page.items[1]
     assert first.id == "mkt_review" and first.author == "Ada Lovelace" and first.uses == 900
     assert first.conversation_starters == ["Review this function"] and first.model == "claude-sonnet-4.5"
+
+
+def test_items_carry_the_assistant_fields_with_catalog_times(market):
+    items = market.get("/assistants/marketplace").json()["items"]
+    for item in items:
+        assert {"id", "name", "model", "instructions", "description", "created_at", "updated_at"} <= set(item)
+        assert item["created_at"] == CATALOG_TIME and item["updated_at"] == CATALOG_TIME
+    assert CATALOG_TIME.endswith("Z")
+    kept = Marketplace([{"name": "Dated", "created_at": "2024-05-01T10:00:00Z"}]).search()["items"][0]
+    assert kept["created_at"] == kept["updated_at"] == "2024-05-01T10:00:00Z"  # an item's own time wins
 
 
 def test_category_filter(market):

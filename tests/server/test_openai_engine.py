@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from backend.server.embedded import EmbeddedServer
+from tests.backend.faulty_server import FaultyServer, echo_key, hold_silent, sse, stream_then_wait
 from tests.conftest import make_settings
-from tests.server.httputil import api, assert_error, closed_port, serve, sse_events
+from tests.server.httputil import api, assert_error, closed_port, serve, sse_events, wait_until
 
 HELLO = [{"role": "user", "content": "hello there"}]
 
@@ -115,3 +118,71 @@ def test_an_unreachable_endpoint_is_model_unavailable(tmp_path):
         assert http.get("/balance").json()["token_balance"] == 100_000
         (engine,) = http.get("/engines").json()["engines"]
         assert engine["engine"] == "openai" and engine["detail"] == url
+
+
+UPSTREAM_KEY = "sk-upstream-Qm4X9vLr2T7yP0wZ"
+
+
+def test_an_upstream_echoing_its_key_never_gets_it_shown(tmp_path):
+    # The engine's own key is not an nb_ key, so only the engine itself knows to hide it.
+    def refuse(key: str) -> str:
+        return json.dumps({"error": {"message": f"Incorrect API key provided: {key}.", "type": "auth"}})
+
+    with (
+        FaultyServer(echo_key(401, refuse)) as upstream,
+        openai_server(tmp_path, upstream.base_url, openai_api_key=UPSTREAM_KEY) as server,
+        api(server) as http,
+    ):
+        for stream in (False, True):
+            response = http.post("/generate", json={"model": "gpt-5", "messages": HELLO, "stream": stream})
+            problem = assert_error(response, 500, "provider_error")
+            assert "Incorrect API key provided: ***." in problem["message"]
+            assert UPSTREAM_KEY not in response.text
+    assert UPSTREAM_KEY.encode() in upstream.requests[0]
+
+
+def test_an_upstream_error_chunk_echoing_its_key_never_gets_it_shown(tmp_path):
+    start = sse({"choices": [{"delta": {"content": "Hi"}}]})
+    failure = sse({"error": {"message": f"quota exceeded for {UPSTREAM_KEY}"}})
+    with (
+        FaultyServer(stream_then_wait([start, failure])) as upstream,
+        openai_server(tmp_path, upstream.base_url, openai_api_key=UPSTREAM_KEY) as server,
+        api(server) as http,
+        http.stream(
+            "POST", "/generate", json={"model": "gpt-5", "messages": HELLO, "stream": True}
+        ) as answer,
+    ):
+        events = list(sse_events(answer))
+    assert events[-2]["type"] == "error" and "quota exceeded for ***" in events[-2]["message"]
+    assert UPSTREAM_KEY not in json.dumps(events)
+
+
+def test_leaving_frees_an_upstream_that_stalls_mid_answer(tmp_path):
+    # The engine waits up to read_timeout (120 s) for the upstream's next word: only a cancel that shuts
+    # the connection can end that wait as soon as the caller leaves.
+    start = sse({"choices": [{"delta": {"content": "Hello"}}]})
+    with (
+        FaultyServer(stream_then_wait([start])) as upstream,
+        openai_server(tmp_path, upstream.base_url) as server,
+        api(server) as http,
+    ):
+        before = http.get("/balance").json()["token_balance"]
+        body = {"model": "gpt-5", "messages": HELLO, "stream": True}
+        with http.stream("POST", "/generate", json=body) as response:
+            events = sse_events(response)
+            assert next(events)["type"] == "generation_start"
+            assert next(events) == {"type": "content_delta", "delta": "Hello"}
+        assert upstream.peer_closed.wait(10)
+        assert wait_until(lambda: http.get("/balance").json()["token_balance"] == before)
+
+
+def test_leaving_frees_an_upstream_that_never_answers(tmp_path):
+    with FaultyServer(hold_silent) as upstream, openai_server(tmp_path, upstream.base_url) as server:
+        with contextlib.suppress(httpx.ReadTimeout):  # the caller gives up before any answer
+            httpx.post(
+                server.base_url + "/generate",
+                json={"model": "gpt-5", "messages": HELLO},
+                headers={"Authorization": f"Bearer {server.api_key}"},
+                timeout=httpx.Timeout(10, read=0.5),
+            )
+        assert upstream.peer_closed.wait(10)

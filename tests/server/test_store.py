@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
-from backend.server.embedded import EmbeddedServer
+import pytest
+
+from backend.server.embedded import EmbeddedServer, ServerStartError
 from backend.server.store import DB_FILE, Store
 from tests.conftest import make_settings
 from tests.server.httputil import api
@@ -70,10 +72,6 @@ def test_the_plan_follows_the_settings_and_the_balance_is_kept(tmp_path):
 def test_a_port_in_use_is_a_clear_error(tmp_path):
     import socket
 
-    import pytest
-
-    from backend.server.embedded import ServerStartError
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -81,3 +79,55 @@ def test_a_port_in_use_is_a_clear_error(tmp_path):
         server = EmbeddedServer(make_settings(tmp_path, local_port=port))
         with pytest.raises(ServerStartError, match="STUDIO_LOCAL_PORT"):
             server.start()
+
+
+def _generation(generation_id: str) -> dict:
+    return {"id": generation_id, "model": "gpt-5", "engine": "echo", "created_at": "2025-01-01T00:00:00Z"}
+
+
+def test_a_charge_held_when_the_process_died_is_given_back_on_the_next_start(tmp_path):
+    store = Store(tmp_path, initial_balance=10, plan="Elite")
+    assert store.reserve(4, _generation("gen_crashed")) == 6
+    held = store.get_generation("gen_crashed")
+    assert held["status"] == "pending" and held["tokens_used"] == 4  # charged and recorded together
+    # The process dies here: nothing settles the generation. The next start opens the same folder.
+    after = Store(tmp_path, initial_balance=10, plan="Elite")
+    assert after.recovered == 1 and after.balance()["token_balance"] == 10
+    failed = after.get_generation("gen_crashed")
+    assert failed["status"] == "failed" and failed["tokens_used"] == 0
+    # Given back once only: a third start finds nothing left to recover.
+    again = Store(tmp_path, initial_balance=10, plan="Elite")
+    assert again.recovered == 0 and again.balance()["token_balance"] == 10
+    for opened in (store, after, again):
+        opened.close()
+
+
+def test_settled_generations_are_not_refunded_on_the_next_start(tmp_path):
+    store = Store(tmp_path, initial_balance=10, plan="Elite")
+    store.reserve(2, _generation("gen_done"))
+    assert store.complete({**_generation("gen_done"), "content": "hi", "tokens_used": 2}) == 8
+    store.reserve(3, _generation("gen_left"))
+    assert store.refund(3, _generation("gen_left"), "cancelled") == 8
+    store.close()
+    after = Store(tmp_path, initial_balance=10, plan="Elite")
+    assert after.recovered == 0 and after.balance()["token_balance"] == 8
+    assert after.get_generation("gen_done")["status"] == "completed"
+    assert after.get_generation("gen_left")["status"] == "cancelled"
+    after.close()
+
+
+def test_a_refused_reservation_records_nothing(tmp_path):
+    store = Store(tmp_path, initial_balance=1, plan="Elite")
+    assert store.reserve(4, _generation("gen_poor")) is None
+    assert store.get_generation("gen_poor") is None and store.balance()["token_balance"] == 1
+    store.close()
+
+
+def test_stopping_the_server_closes_the_database(tmp_path):
+    with EmbeddedServer(make_settings(tmp_path)) as server:
+        store = server.app.state.store
+        assert store.balance()["token_balance"] == 100_000
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.balance()
+    with pytest.raises(ServerStartError, match="new EmbeddedServer"):
+        server.start()  # a clear refusal rather than a server without its database

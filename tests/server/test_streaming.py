@@ -7,10 +7,21 @@ import threading
 from collections.abc import Iterator
 
 import httpx
+import pytest
 
+from backend.client import AssistantsClient
+from backend.errors import StreamInterruptedError
 from backend.server.embedded import EmbeddedServer
 from backend.server.engines import EngineRouter
-from backend.server.engines.base import Delta, EngineEvent, EngineFailed, EngineRequest, EngineStatus
+from backend.server.engines.base import (
+    Delta,
+    EngineEvent,
+    EngineFailed,
+    EngineRequest,
+    EngineStatus,
+    Finished,
+    Waiting,
+)
 from backend.server.engines.echo import EchoEngine
 from tests.conftest import make_settings
 from tests.server.httputil import api, assert_error, sse_events, wait_until
@@ -160,3 +171,55 @@ def test_an_unexpected_engine_bug_is_a_generic_500(tmp_path):
             problem = assert_error(response, 500, "provider_error")
             assert "secret" not in problem["message"]
         assert balance(http) == before
+
+
+class SlowToStart(BreaksMidway):
+    """An engine that reports a place in the queue, then is silent for `pause` seconds before answering."""
+
+    name = "slow"
+
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+
+    def generate(self, request: EngineRequest) -> Iterator[EngineEvent]:
+        yield Waiting(1)
+        if request.cancelled.wait(self.pause):
+            return
+        yield Delta("Finally.")
+        yield Finished(prompt_tokens=1, completion_tokens=1)
+
+
+def _read_slow_stream(tmp_path, keepalive: float) -> tuple[str, list[str]]:
+    """Stream from a server whose engine is silent for longer than the client's read timeout."""
+    router = EngineRouter({"*": "slow"}, {"slow": SlowToStart(pause=1.5)})
+    with EmbeddedServer(make_settings(tmp_path), engines=router, keepalive=keepalive) as server:
+        with (
+            AssistantsClient(server.base_url, server.api_key, read_timeout=0.5) as client,
+            client.generate_stream([{"role": "user", "content": "hi"}], model="gpt-5") as stream,
+        ):
+            types = [event.type for event in stream]
+        return stream.text, types
+
+
+def test_a_silent_wait_is_kept_alive_past_the_clients_read_timeout(tmp_path):
+    text, types = _read_slow_stream(tmp_path, keepalive=0.1)
+    assert text == "Finally."
+    assert types == ["generation_start", "queued", "content_delta", "generation_end"]
+
+
+def test_without_keep_alive_the_same_wait_times_the_client_out(tmp_path):
+    # The control: the keep-alive comments, not luck, are what kept the stream above alive.
+    with pytest.raises(StreamInterruptedError, match="stopped sending"):
+        _read_slow_stream(tmp_path / "control", keepalive=60)
+
+
+def test_keep_alive_is_an_sse_comment(tmp_path):
+    router = EngineRouter({"*": "slow"}, {"slow": SlowToStart(pause=0.5)})
+    with (
+        EmbeddedServer(make_settings(tmp_path), engines=router, keepalive=0.1) as server,
+        api(server) as http,
+    ):
+        body = {"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        with http.stream("POST", "/generate", json=body) as response:
+            raw = response.read().decode()
+    assert "\n\n: keep-alive\n\n" in raw and raw.endswith("data: [DONE]\n\n")

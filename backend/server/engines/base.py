@@ -2,15 +2,20 @@
 
 The local server runs ``Engine.generate`` in a worker thread and forwards what it yields to the caller.
 An engine checks ``request.cancelled`` between tokens and stops at once when it is set (the caller pressed
-stop or closed the tab), so the model is free for the next request.
+stop or closed the tab), so the model is free for the next request. An engine that blocks elsewhere (on a
+socket, in a queue) registers ``request.on_cancel(callback)`` to be woken; the server calls
+``request.cancel()``, which sets the flag and runs those callbacks.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -20,6 +25,30 @@ class EngineRequest:
     temperature: float = 0.7
     max_tokens: int | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
+    _callbacks: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the request is cancelled (in the cancelling thread); now if it already is."""
+        with self._lock:
+            if not self.cancelled.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def cancel(self) -> None:
+        """Stop this request: set `cancelled`, then run each registered callback once.
+
+        Safe from any thread, the event loop's included: a callback only wakes something up.
+        """
+        with self._lock:
+            self.cancelled.set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # one broken callback must not keep the others from waking their waiter
+                log.exception("A cancel callback failed.")
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from backend.server.engines.base import Delta, EngineEvent, EngineRequest, EngineStatus, Finished, Waiting
+from backend.server.engines.base import Delta, EngineEvent, EngineRequest, EngineStatus, Finished
 from backend.server.engines.model_queue import ModelQueue
 from backend.settings import Settings
 
@@ -55,15 +55,8 @@ class EchoEngine:
         """Wait for a turn (when one at a time), then yield the reply piece by piece and the word counts."""
         if self._queue is None:
             yield from self._answer(request)
-            return
-        ticket = self._queue.join()
-        try:
-            for position in self._queue.wait_turn(ticket, request.cancelled):
-                yield Waiting(position=position)
-            if self._queue.holds(ticket):
-                yield from self._answer(request)
-        finally:
-            self._queue.leave(ticket)
+        else:
+            yield from self._queue.turn(request, lambda: self._answer(request))
 
     def _answer(self, request: EngineRequest) -> Iterator[EngineEvent]:
         tokens = split_tokens(echo_reply(request.messages))

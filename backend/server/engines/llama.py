@@ -25,7 +25,6 @@ from backend.server.engines.base import (
     EngineStatus,
     EngineUnavailable,
     Finished,
-    Waiting,
 )
 from backend.server.engines.context_window import ContextTooSmall, Fitted, Messages, fit_messages
 from backend.server.engines.model_queue import ModelQueue
@@ -84,7 +83,6 @@ class LlamaEngine:
         self._loaded_path: Path | None = None
         self._load_error = ""
         self.last_messages: Messages = []  # the conversation as last sent to the model, after fitting
-        self.last_prompt = ""  # that conversation formatted with the model's chat template
         self.recent_answers: deque[AnswerRecord] = deque(maxlen=RECENT_ANSWERS)
 
     @classmethod
@@ -93,6 +91,12 @@ class LlamaEngine:
         return cls(
             model_path=settings.model_path, n_ctx=settings.model_context, n_threads=settings.model_threads
         )
+
+    @property
+    def last_prompt(self) -> str:
+        """The last conversation formatted with the model's chat template, as the model read it."""
+        formatter = self._formatter
+        return formatter(messages=self.last_messages).prompt if formatter is not None else ""
 
     @property
     def model_path(self) -> Path | None:
@@ -119,39 +123,30 @@ class LlamaEngine:
         # Fail before queueing: a request that cannot run must not make others wait behind it.
         if self._llm is None:
             self._check()
-        ticket = self._queue.join()
-        try:
-            for position in self._queue.wait_turn(ticket, request.cancelled):
-                yield Waiting(position)
-            if not self._queue.holds(ticket):
-                return  # cancelled while waiting
-            llm = self.load()
-            yield from self._answer(llm, request)
-        finally:
-            # Whatever happened (finished, cancelled, failed, or the consumer closed us), the next one goes.
-            self._queue.leave(ticket)
+        yield from self._queue.turn(request, lambda: self._answer(self.load(), request))
 
     def close(self) -> None:
         """Free the model once the running answer ends (waiting at most CLOSE_WAIT_SECONDS)."""
         if self._llm is None:
             return
-        ticket = self._queue.join()
-        give_up = threading.Event()
-        timer = threading.Timer(CLOSE_WAIT_SECONDS, give_up.set)
+        closing = EngineRequest(model="", messages=[])  # its turn in the queue, given up after the wait
+        timer = threading.Timer(CLOSE_WAIT_SECONDS, closing.cancel)
         timer.daemon = True
         timer.start()
         try:
-            for _ in self._queue.wait_turn(ticket, give_up):
+            for _ in self._queue.turn(closing, self._unload):
                 pass
-            if self._queue.holds(ticket):
-                with self._load_lock:
-                    llm, self._llm, self._formatter = self._llm, None, None
-                    self._state = "not_loaded"
-                if llm is not None:
-                    llm.close()
         finally:
             timer.cancel()
-            self._queue.leave(ticket)
+
+    def _unload(self) -> Iterator[EngineEvent]:
+        """Free the model; run as close()'s turn in the queue, so no answer is using it. Yields nothing."""
+        with self._load_lock:
+            llm, self._llm, self._formatter = self._llm, None, None
+            self._state = "not_loaded"
+        if llm is not None:
+            llm.close()
+        yield from ()
 
     # --- Loading -----------------------------------------------------------------------------------
 
@@ -222,7 +217,6 @@ class LlamaEngine:
         fitted = self._fit(llm, request.messages, wanted)
         max_tokens = min(wanted, self.n_ctx - fitted.prompt_tokens)
         self.last_messages = fitted.messages
-        self.last_prompt = self._formatter(messages=fitted.messages).prompt
         try:
             stream = llm.create_chat_completion(
                 messages=fitted.messages, stream=True, temperature=request.temperature, max_tokens=max_tokens
@@ -232,6 +226,7 @@ class LlamaEngine:
         record = AnswerRecord("cancelled", fitted.prompt_tokens, 0, fitted.truncated)
         self.recent_answers.append(record)
         finish_reason: str | None = None
+        pieces: list[str] = []
         try:
             while not request.cancelled.is_set():
                 try:
@@ -245,7 +240,8 @@ class LlamaEngine:
                 finish_reason = choice.get("finish_reason") or finish_reason
                 text = choice.get("delta", {}).get("content")
                 if text and not request.cancelled.is_set():
-                    record.completion_tokens += 1
+                    pieces.append(text)
+                    record.completion_tokens += 1  # a rough count, kept for an answer stopped early
                     yield Delta(text)
         finally:
             # Closing the stream stops llama.cpp at the token it is on, so the model is free right away.
@@ -254,10 +250,14 @@ class LlamaEngine:
                 close()
         if request.cancelled.is_set():
             return
-        # llama.cpp streams one piece per token, except that it joins the bytes of a split character;
-        # an answer cut by the limit is exactly max_tokens long.
+        # A piece can hold several tokens (llama.cpp joins the bytes of a split character, and a stop
+        # sequence held back comes out with what follows), so the answer is counted by the tokenizer; one
+        # cut by the limit is exactly max_tokens long, as the sampler made that many.
         if finish_reason == "length":
             record.completion_tokens = max_tokens
+        else:
+            content = "".join(pieces).encode("utf-8")
+            record.completion_tokens = len(llm.tokenize(content, add_bos=False, special=False))
         record.outcome = "finished"
         yield Finished(
             prompt_tokens=fitted.prompt_tokens,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
-# How often a waiter looks at its own cancel flag: the flag is a plain Event that the server sets
-# without notifying this queue, so a waiter cannot sleep on the condition alone.
-_POLL_SECONDS = 0.02
+from backend.server.engines.base import EngineRequest, Waiting
+
+T = TypeVar("T")
+
+# A waiter is woken by request.cancel(); this poll only catches a flag set directly on the Event.
+_POLL_SECONDS = 0.25
 
 
 class Ticket:
@@ -32,6 +36,21 @@ class ModelQueue:
         self._holder: Ticket | None = None
         self._issued = 0
 
+    def turn(self, request: EngineRequest, answer: Callable[[], Iterator[T]]) -> Iterator[Waiting | T]:
+        """Wait in line, yielding Waiting when the place changes, then yield from `answer()` with the model.
+
+        The model is given back however this ends; a request cancelled while waiting gets nothing more.
+        """
+        ticket = self.join()
+        try:
+            for position in self.wait_turn(ticket, request):
+                yield Waiting(position)
+            if self.holds(ticket):
+                yield from answer()
+        finally:
+            # Whatever happened (finished, cancelled, failed, or the consumer closed us), the next one goes.
+            self.leave(ticket)
+
     def join(self) -> Ticket:
         """Take a ticket at the back of the queue."""
         with self._cond:
@@ -40,13 +59,14 @@ class ModelQueue:
             self._waiting.append(ticket)
             return ticket
 
-    def wait_turn(self, ticket: Ticket, cancelled: threading.Event) -> Iterator[int]:
+    def wait_turn(self, ticket: Ticket, request: EngineRequest) -> Iterator[int]:
         """Yield the position (1 is next) whenever it changes; return on holding the model or on cancel."""
         # A cancelled ticket leaves the queue before this returns; callers tell the outcomes apart by holds().
+        request.on_cancel(self._wake)
         last: int | None = None
         while True:
             with self._cond:
-                if cancelled.is_set():
+                if request.cancelled.is_set():
                     self._forget(ticket)
                     return
                 if self._holder is None and self._waiting and self._waiting[0] is ticket:
@@ -75,16 +95,14 @@ class ModelQueue:
             self._forget(ticket)
 
     @property
-    def waiting(self) -> int:
-        """How many requests wait behind the current holder."""
-        with self._cond:
-            return len(self._waiting)
-
-    @property
     def busy(self) -> bool:
         """Whether a request holds the model now."""
         with self._cond:
             return self._holder is not None
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     def _forget(self, ticket: Ticket) -> None:
         # Called with the lock held; everyone re-checks their position after any change.

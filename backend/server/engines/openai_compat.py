@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,20 +25,26 @@ from backend.server.engines.base import (
 from backend.settings import Settings
 
 
+def _shut(sock: socket.socket) -> None:
+    """Wake a thread blocked reading `sock`: closing alone would leave it waiting for the peer."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 def _upstream_message(response: httpx.Response) -> str:
-    """The error text of an upstream answer, short, whatever its shape."""
+    """The error text of an upstream answer, whatever its shape (the caller cleans and shortens it)."""
     try:
         body: Any = response.json()
     except ValueError:
-        return response.text[:200].strip()
+        return response.text.strip()
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict):
-            return str(error.get("message") or error)[:200]
+            return str(error.get("message") or error)
         if error:
-            return str(body.get("message") or error)[:200]
-        return str(body.get("message") or body.get("detail") or body)[:200]
-    return str(body)[:200]
+            return str(body.get("message") or error)
+        return str(body.get("message") or body.get("detail") or body)
+    return str(body)
 
 
 class OpenAICompatEngine:
@@ -54,9 +63,21 @@ class OpenAICompatEngine:
     ) -> None:
         self.base_url = base_url.rstrip("/") if base_url else None
         self.model = model
+        self._api_key = api_key
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
-        self._client = httpx.Client(timeout=timeout, headers=headers)
+        # A new connection per request: cancelling shuts its socket, which a pooled one would outlive.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        self._client = httpx.Client(timeout=timeout, headers=headers, limits=limits)
+
+    def _clean(self, text: str) -> str:
+        """Upstream text without the endpoint's key (an upstream may echo it, whatever its shape).
+
+        Cleaned before it is shortened, so a key cut in two by the shortening cannot slip through.
+        """
+        if self._api_key and len(self._api_key) >= 4:
+            text = text.replace(self._api_key, "***")
+        return redact(text)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAICompatEngine:
@@ -92,14 +113,26 @@ class OpenAICompatEngine:
         url = f"{self.base_url}/chat/completions"
         usage: dict[str, Any] | None = None
         pieces = 0
+
+        def on_connected(event: str, info: dict[str, Any]) -> None:
+            # httpcore's trace hook hands over each new connection: cancelling shuts its socket, which
+            # wakes this thread at once even while the upstream says nothing (before or after its headers).
+            if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if sock is not None:
+                    request.on_cancel(functools.partial(_shut, sock))
+
         try:
-            with connect_sse(self._client, "POST", url, json=payload) as source:
+            with connect_sse(
+                self._client, "POST", url, json=payload, extensions={"trace": on_connected}
+            ) as source:
                 response = source.response
                 if response.status_code >= 400:
                     response.read()
                     raise EngineFailed(
                         f"The OpenAI-compatible endpoint answered {response.status_code}: "
-                        f"{redact(_upstream_message(response))}"
+                        f"{self._clean(_upstream_message(response))[:200]}"
                     )
                 for event in source.iter_sse():
                     if request.cancelled.is_set():
@@ -109,7 +142,7 @@ class OpenAICompatEngine:
                     chunk = json.loads(event.data)
                     if chunk.get("error"):
                         raise EngineFailed(
-                            f"The OpenAI-compatible endpoint failed: {redact(str(chunk['error']))[:200]}"
+                            f"The OpenAI-compatible endpoint failed: {self._clean(str(chunk['error']))[:200]}"
                         )
                     usage = chunk.get("usage") or usage
                     for choice in chunk.get("choices") or []:
@@ -117,19 +150,10 @@ class OpenAICompatEngine:
                         if text:
                             pieces += 1
                             yield Delta(text=text)
-        except httpx.ConnectError as exc:
-            raise EngineUnavailable(
-                f"Cannot reach the OpenAI-compatible endpoint at {self.base_url}: "
-                "start it or fix STUDIO_OPENAI_BASE_URL"
-            ) from exc
-        except httpx.TimeoutException as exc:
-            raise EngineFailed(
-                f"The OpenAI-compatible endpoint at {self.base_url} did not answer in time."
-            ) from exc
         except (httpx.HTTPError, SSEError, ValueError) as exc:
-            raise EngineFailed(
-                f"The OpenAI-compatible endpoint sent a broken answer ({type(exc).__name__})."
-            ) from exc
+            if request.cancelled.is_set():
+                return  # the socket was shut on purpose: the caller left
+            raise self._failure(exc) from exc
         if usage:
             prompt, completion = (
                 int(usage.get("prompt_tokens") or 0),
@@ -140,6 +164,17 @@ class OpenAICompatEngine:
             prompt = sum(len(m.get("content", "").split()) for m in request.messages)
             completion = pieces
         yield Finished(prompt_tokens=prompt, completion_tokens=completion)
+
+    def _failure(self, exc: Exception) -> Exception:
+        """The engine error for a failed exchange with the endpoint."""
+        if isinstance(exc, httpx.ConnectError):
+            return EngineUnavailable(
+                f"Cannot reach the OpenAI-compatible endpoint at {self.base_url}: "
+                "start it or fix STUDIO_OPENAI_BASE_URL"
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return EngineFailed(f"The OpenAI-compatible endpoint at {self.base_url} did not answer in time.")
+        return EngineFailed(f"The OpenAI-compatible endpoint sent a broken answer ({type(exc).__name__}).")
 
     def close(self) -> None:
         self._client.close()
