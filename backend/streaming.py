@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, ExitStack
@@ -25,6 +27,9 @@ from backend.schemas import (
 )
 
 _EVENT = TypeAdapter(StreamEvent)
+# After [DONE], read at most this many more events: the body normally ends at once, and reading its end
+# lets the connection go back to the pool (closing early drops it, and every turn pays a new handshake).
+_DRAIN_EVENTS = 4
 _KNOWN_TYPES = frozenset({"generation_start", "content_delta", "generation_end", "error", "queued"})
 
 Opened = tuple[ExitStack, EventSource]
@@ -190,6 +195,10 @@ class GenerationStream(_StreamBase):
                 raise
             if event is not None:
                 return event
+        if self._state.done:
+            with contextlib.suppress(httpx.HTTPError):
+                for _ in itertools.islice(events, _DRAIN_EVENTS):
+                    pass
         self.close()
         self._state.finished()
         raise StopIteration
@@ -265,6 +274,10 @@ class AsyncGenerationStream(_StreamBase):
                 raise
             if event is not None:
                 return event
+        if self._state.done:
+            with contextlib.suppress(httpx.HTTPError, StopAsyncIteration):
+                for _ in range(_DRAIN_EVENTS):
+                    await anext(events)
         await self.close()
         self._state.finished()
         raise StopAsyncIteration

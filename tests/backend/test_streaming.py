@@ -247,3 +247,27 @@ def test_a_stream_read_without_with_is_closed_when_interrupted():
             for _ in stream:
                 pass
     assert body.closed and stream.text == "par"
+
+
+def _pooled(http: httpx.Client | httpx.AsyncClient) -> int:
+    """Connections the client keeps open for reuse (httpcore's pool)."""
+    return len(http._transport._pool.connections)  # type: ignore[attr-defined]
+
+
+def test_a_finished_stream_gives_its_connection_back_for_the_next_turn(local_server):
+    with AssistantsClient(base_url=local_server.base_url, api_key=local_server.api_key) as client:
+        for _ in range(3):
+            with client.generate_stream(model="gpt-5-nano", messages=HI) as stream:
+                list(stream)
+            assert stream.end is not None
+            assert _pooled(client._http) == 1  # reused, not dropped and reopened each turn
+
+
+@pytest.mark.anyio
+async def test_a_finished_async_stream_gives_its_connection_back(local_server):
+    async with AsyncAssistantsClient(base_url=local_server.base_url, api_key=local_server.api_key) as client:
+        for _ in range(3):
+            async with client.generate_stream(model="gpt-5-nano", messages=HI) as stream:
+                async for _event in stream:
+                    pass
+            assert _pooled(client._http) == 1
