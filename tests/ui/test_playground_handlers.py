@@ -280,3 +280,14 @@ def test_engine_notice_reads_the_engine_serving_the_model() -> None:
     assert ph.engine_notice(info, "gpt-5-nano") == ph.LOADING_NOTICE
     assert ph.engine_notice(info, "gpt-5") == ""
     assert ph.engine_notice({}, "gpt-5") is None
+
+
+async def test_a_burst_of_tokens_is_shown_in_frames_and_the_last_view_has_it_all(studio_ctx):
+    catalog = await ph.refresh(studio_ctx)
+    conversation = ChatSession()
+    words = " ".join(f"w{i}" for i in range(300))  # the echo engine answers all 300+ tokens at once
+    views = await say(studio_ctx, conversation, catalog, words)
+    assert len(views) < 50  # one update a frame, not one per token
+    assert conversation.turns[-1].answer == f"[turn 1] You said: {words}"
+    shown = views[-1].conversation.to_chatbot()[-1]["content"]
+    assert f"You said: {words}" in shown
