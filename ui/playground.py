@@ -166,12 +166,14 @@ def build_playground_tab(ctx: StudioContext, tab: gr.Tab) -> PlaygroundTab:
         temperature_slider = gr.Slider(
             0, 2, value=0.7, step=0.05, label="Temperature", elem_id="playground-temperature"
         )
+        # minimum=0, not 1: Gradio shows an empty Number as 0 once its accordion opens, and a value below
+        # the minimum makes every chat event fail before it reaches the handler. 0 means the default.
         max_tokens_box = gr.Number(
             value=None,
             label="Max tokens",
-            info="Empty: the model's default",
+            info="Empty or 0: the model's default",
             precision=0,
-            minimum=1,
+            minimum=0,
             elem_id="playground-max-tokens",
         )
     with gr.Accordion("Instructions", open=True):
@@ -190,7 +192,7 @@ def build_playground_tab(ctx: StudioContext, tab: gr.Tab) -> PlaygroundTab:
             reset_button = gr.Button("Reset to saved instructions", size="sm")
     with gr.Accordion("Edit a sent message", open=False):
         edit_number = gr.Number(
-            label="Message number", info="1 is the first message you sent", precision=0, minimum=1, value=None
+            label="Message number", info="1 is the first message you sent", precision=0, minimum=0, value=None
         )
         edit_text = gr.Textbox(value="", label="New text", lines=2, max_lines=8, max_length=MESSAGE_MAX)
         edit_button = gr.Button("Edit and ask again", size="sm")
