@@ -59,9 +59,9 @@ def load_templates(path: Path = TEMPLATES_PATH) -> tuple[list[Template], str]:
 
 
 def template_card(template: Template) -> str:
-    """A gallery card: icon and name, use case, description."""
+    """A gallery card: icon and name, and the use case (the gallery cuts longer text mid-word)."""
     title = f"{template.icon} {escape_md(template.name)}".strip()
-    return f"**{title}**  \n_{escape_md(template.use_case)}_  \n{escape_md(template.description)}"
+    return f"**{title}**  \n_{escape_md(template.use_case)}_"
 
 
 def find_template(templates: list[Template], template_id: str | None) -> Template | None:

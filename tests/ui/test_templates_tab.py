@@ -45,7 +45,7 @@ def test_pick_fills_the_form_and_cards_escape_text():
     assert tab.pick_template(templates, first.name).name == first.name
     assert "No template" in tab.pick_template(templates, "tpl_nope").detail
     card = tab.template_card(
-        tab.Template(id="x", name="[a](javascript:alert(1))", description="<img onerror=x>")
+        tab.Template(id="x", name="[a](javascript:alert(1))", use_case="<img onerror=x>")
     )
     assert "\\[a\\](javascript" in card and "&lt;img" in card and "<img" not in card
 
