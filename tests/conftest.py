@@ -8,7 +8,9 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
-for _name in [n for n in os.environ if n.startswith("STUDIO_") or n in {"NEURALBOX_API_KEY", "ELUMENTA_API_KEY"}]:
+for _name in [
+    n for n in os.environ if n.startswith("STUDIO_") or n in {"NEURALBOX_API_KEY", "ELUMENTA_API_KEY"}
+]:
     del os.environ[_name]
 
 from collections.abc import Iterator  # noqa: E402

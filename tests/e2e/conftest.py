@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.ui.conftest import _async_client, _close_in_server_loop, launch_studio
-from ui.context import StudioContext
+from tests.ui.conftest import _launched
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the networking switches Chromium phones home (updates, sync, field trials) on start-up.
@@ -72,13 +71,8 @@ class Studio:
 
 
 def _launch(local_server: Any, *, demo: bool) -> Iterator[Studio]:
-    client = _async_client(local_server)
-    blocks, url = launch_studio(StudioContext(client=client, demo=demo, server_label="Local server"))
-    try:
+    for url in _launched(local_server, demo=demo):  # launched exactly as the UI tests launch it
         yield Studio(url=url, server=local_server)
-    finally:
-        _close_in_server_loop(blocks, client)
-        blocks.close()
 
 
 @pytest.fixture
