@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -18,6 +17,7 @@ from ui.context import (
     open_request,
 )
 from ui.marketplace_tab import build_marketplace_tab, try_request
+from ui.playground import build_playground_tab
 from ui.status import build_status, wire_status
 from ui.templates_tab import Template, build_templates_tab, try_template
 from ui.theme import build_theme, load_css
@@ -30,24 +30,6 @@ MAX_THREADS = 100
 DEMO_BANNER = (
     "**Read-only demo:** chat with assistants and browse; creating, changing and deleting are turned off."
 )
-
-
-@dataclass
-class _PlaceholderPlayground:
-    """Stands in while the Playground module is not there yet, so the rest of the studio still runs."""
-
-    open_request: gr.State
-
-
-def _build_playground(ctx: StudioContext, tab: gr.Tab) -> Any:
-    try:
-        from ui.playground import build_playground_tab
-    except ModuleNotFoundError as err:
-        if err.name != "ui.playground":
-            raise
-        gr.Markdown("The Playground is not installed in this build.")
-        return _PlaceholderPlayground(open_request=gr.State(None))
-    return build_playground_tab(ctx, tab)
 
 
 def _go_to_playground(request: dict[str, Any] | None, missing: str | None) -> tuple[Any, Any, Any]:
@@ -93,7 +75,7 @@ def create_app(ctx: StudioContext) -> gr.Blocks:
             with gr.Tab("Marketplace", id=MARKETPLACE_TAB_ID) as marketplace_tab:
                 marketplace = build_marketplace_tab(ctx, blocks, marketplace_tab)
             with gr.Tab("Playground", id=PLAYGROUND_TAB_ID) as playground_tab:
-                playground = _build_playground(ctx, playground_tab)
+                playground = build_playground_tab(ctx, playground_tab)
             with gr.Tab("Use-Case Templates", id=TEMPLATES_TAB_ID):
                 templates = build_templates_tab(ctx, blocks)
 
