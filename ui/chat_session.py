@@ -151,6 +151,8 @@ class ChatSession:
 
     assistant: AssistantProfile = field(default_factory=AssistantProfile)
     turns: list[Turn] = field(default_factory=list)
+    # The Playground's last ChatView of a stream, for the step chained after it: not exported, not sent.
+    pending_view: Any = field(default=None, repr=False, compare=False)
 
     @property
     def busy(self) -> bool:
@@ -325,8 +327,8 @@ def _status_note(turn: Turn) -> str:
     stats = turn.stats.footer() if turn.stats else ""
     if turn.status == "stopped":
         return " · ".join(p for p in ("Stopped", stats) if p)
-    if turn.status == "failed":
-        return "Not answered: press Retry to ask again"
+    if turn.status == "failed":  # the cause travels with the turn: API callers see it in the chat too
+        return f"Not answered: {turn.error} Press Retry to ask again." if turn.error else "Not answered."
     return stats if turn.status == "done" else ""
 
 

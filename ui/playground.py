@@ -49,16 +49,37 @@ def error_box(error: str) -> gr.Markdown:
 
 
 def render_chat(view: ChatView) -> tuple[Any, ...]:
-    """A ChatView as the outputs of every chat action: state, chat, input, error, retry, cost."""
-    conversation = view.conversation
+    """A ChatView as the outputs of a one-shot chat action: state, chat, input, error, retry, cost."""
+    return (*render_stream(view), *render_status(view))
+
+
+def render_stream(view: ChatView) -> tuple[Any, ...]:
+    """A ChatView as a stream's outputs: state, chat, input. Gradio rebuilds a component for every property
+    update (gr.skip() included) on every step, so a stream outputs only these; render_status follows it.
+    """
+    view.conversation.pending_view = view
+    draft = gr.skip() if view.draft is None else view.draft
+    return view.conversation, view.conversation.to_chatbot(), draft
+
+
+def render_status(view: ChatView) -> tuple[Any, ...]:
+    """What a ChatView shows around the chat: error, retry, cost."""
     return (
-        conversation,
-        conversation.to_chatbot(),
-        gr.skip() if view.draft is None else view.draft,
         error_box(view.error),
-        gr.Button(visible=conversation.last_failed),
+        gr.Button(visible=view.conversation.last_failed),
         gr.skip() if view.cost is None else view.cost,
     )
+
+
+def stream_status(conversation: ChatSession) -> tuple[Any, ...]:
+    """The error, Retry and cost after a stream, from its last view kept in the conversation."""
+    view = conversation.pending_view
+    return render_status(view if isinstance(view, ChatView) else ChatView(conversation))
+
+
+def hide_status() -> tuple[Any, ...]:
+    """When a message goes out, the last problem and its Retry go away."""
+    return error_box(""), gr.Button(visible=False)
 
 
 def streamed(
@@ -74,7 +95,7 @@ def streamed(
     async def run(*args: Any, **kwargs: Any) -> AsyncIterator[tuple[Any, ...]]:
         async with aclosing(produce(*args, **kwargs)) as views:
             async for view in views:
-                yield render_chat(view)
+                yield render_stream(view)
 
     return run
 
@@ -313,25 +334,42 @@ def build_playground_tab(ctx: StudioContext, tab: gr.Tab) -> PlaygroundTab:
     # --- Wiring -----------------------------------------------------------------------------------------
     settings = [instructions_box, model_picker, temperature_slider, max_tokens_box]
     state = [chat_state, catalog_state]
-    chat_outputs = [chat_state, chatbot, message_box, error_markdown, retry_button, cost_markdown]
+    stream_outputs = [chat_state, chatbot, message_box]  # the chatbot first: the README's example reads it
+    status_outputs = [error_markdown, retry_button, cost_markdown]
+    chat_outputs = [*stream_outputs, *status_outputs]
     open_outputs = [*state, picker, chatbot, instructions_box, summary, save_button, error_markdown]
     open_outputs += [retry_button, cost_markdown, model_picker, note_markdown]
     # 50 people chatting at once: the streams must not queue behind each other in Gradio.
     streaming: dict[str, Any] = {
-        "outputs": chat_outputs,
+        "outputs": stream_outputs,
         "concurrency_limit": None,
         "show_progress": "hidden",
     }
-    sending = [message_box.submit, send_button.click]
-    streams = [
-        gr.on(sending, chat, [*state, message_box, *settings], api_name="chat", **streaming),
-        regenerate_button.click(regenerate, [*state, *settings], api_name="regenerate", **streaming),
-        retry_button.click(regenerate, [*state, *settings], api_name="retry", **streaming),
-        edit_button.click(edit_message, [*state, edit_number, edit_text, *settings], api_name="edit_message",
-                          **streaming),
-        chatbot.edit(edit_in_chat, [*state, *settings], api_visibility="private", **streaming),
-        chatbot.example_select(starter, [*state, *settings], api_visibility="private", **streaming),
-    ]  # fmt: skip
+    quick: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    streams: list[Any] = []
+
+    def stream(trigger: Any, fn: Callable[..., Any], inputs: list[Any], *, event_data: bool = False,
+               **names: Any) -> None:  # fmt: skip
+        """Hide the last problem, stream the answer (the named API endpoint), then show error, Retry, cost.
+
+        Gradio passes a trigger's event data (gr.EditData, gr.SelectData) to its own listeners only, not
+        to steps chained with .then: a handler that needs it is triggered at once, beside the hiding.
+        """
+        hidden = gr.on(trigger, hide_status, None, status_outputs[:2], **quick)
+        streams.append(
+            gr.on(trigger, fn, inputs, **names, **streaming)
+            if event_data
+            else hidden.then(fn, inputs, **names, **streaming)
+        )
+        streams[-1].then(stream_status, chat_state, status_outputs, **quick)
+
+    stream([message_box.submit, send_button.click], chat, [*state, message_box, *settings], api_name="chat")
+    stream(regenerate_button.click, regenerate, [*state, *settings], api_name="regenerate")
+    stream(retry_button.click, regenerate, [*state, *settings], api_name="retry")
+    stream(edit_button.click, edit_message, [*state, edit_number, edit_text, *settings],
+           api_name="edit_message")  # fmt: skip
+    stream(chatbot.edit, edit_in_chat, [*state, *settings], event_data=True, api_visibility="private")
+    stream(chatbot.example_select, starter, [*state, *settings], event_data=True, api_visibility="private")
     # Stop cancels the running stream (Gradio closes the generator, which closes the HTTP stream) and marks
     # the turn stopped in the shared state; undo and clear stop it the same way before they change anything.
     for button, action in (

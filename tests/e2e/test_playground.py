@@ -120,7 +120,8 @@ def test_a_server_failing_mid_conversation_keeps_the_conversation_and_the_text(p
     expect(answers(panel).nth(0)).to_contain_text("[turn 1] You said: one")
     expect(answers(panel).nth(1)).to_contain_text("[turn 2] You said: two")
     expect(panel.get_by_role("textbox", name="Message")).to_have_value("are you still there?")
-    expect(answers(panel).nth(2)).to_contain_text("Not answered: press Retry to ask again")
+    expect(answers(panel).nth(2)).to_contain_text("Not answered: Could not connect to the server")
+    expect(answers(panel).nth(2)).to_contain_text("Press Retry to ask again.")
     expect(panel.get_by_role("button", name="Retry")).to_be_visible()
 
 
