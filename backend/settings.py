@@ -18,8 +18,6 @@ KNOWN_SERVERS: dict[str, str] = {
     "elumenta": "https://elumenta.ru/api/v2",
 }
 
-PLANS = ("Starter", "Basic", "Pro", "VIP", "Elite")
-
 
 def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "assistant-studio"
@@ -107,11 +105,6 @@ class Settings(BaseSettings):
             return None
         value = value.strip()
         return KNOWN_SERVERS.get(value.lower(), value).rstrip("/")
-
-    def server_label(self, base_url: str | None = None) -> str:
-        """A person's name for the server: Local, NeuralBox, Elumenta, or the URL's host."""
-        url = base_url if base_url is not None else self.base_url
-        return describe_server(url)
 
 
 def describe_server(base_url: str | None) -> str:

@@ -20,8 +20,8 @@ from tests.conftest import make_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_stand_alone_server_runs_until_interrupted(tmp_path):
-    data = tmp_path / "data"
+def start_server(data: Path, *extra: str) -> subprocess.Popen[str]:
+    """`python -m backend.server` on a free port with the echo engine, free of the caller's STUDIO_* settings."""
     command = [
         sys.executable,
         "-m",
@@ -34,14 +34,14 @@ def test_the_stand_alone_server_runs_until_interrupted(tmp_path):
         "echo",
     ]
     env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
-    process = subprocess.Popen(
-        [*command, "--print-key"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    return subprocess.Popen(
+        [*command, *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+
+
+def test_the_stand_alone_server_runs_until_interrupted(tmp_path):
+    data = tmp_path / "data"
+    process = start_server(data, "--print-key")
     try:
         lines = [process.stdout.readline() for _ in range(4)]
         url = re.search(r"(http://127\.0\.0\.1:\d+/api/v2)", lines[0]).group(1)
@@ -71,21 +71,7 @@ def test_the_stand_alone_server_runs_until_interrupted(tmp_path):
 
 def test_the_key_is_printed_only_when_asked(tmp_path):
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STUDIO_")}
-    command = [
-        sys.executable,
-        "-m",
-        "backend.server",
-        "--port",
-        "0",
-        "--data-dir",
-        str(data),
-        "--engine",
-        "echo",
-    ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+    process = start_server(data)
     try:
         lines = [process.stdout.readline() for _ in range(3)]
     finally:

@@ -27,24 +27,26 @@ def _async_client(server: Any) -> Any:
     return AsyncAssistantsClient(base_url=server.base_url, api_key=server.api_key)
 
 
+async def _context(server: Any, *, demo: bool) -> AsyncIterator[StudioContext]:
+    client = _async_client(server)
+    try:
+        yield StudioContext(client=client, demo=demo, server_label="Local server")
+    finally:
+        await _close(client)
+
+
 @pytest.fixture
 async def studio_ctx(local_server) -> AsyncIterator[StudioContext]:
     """A StudioContext over the local server; the client is made in the test's own event loop."""
-    client = _async_client(local_server)
-    try:
-        yield StudioContext(client=client, demo=False, server_label="Local server")
-    finally:
-        await _close(client)
+    async for ctx in _context(local_server, demo=False):
+        yield ctx
 
 
 @pytest.fixture
 async def demo_ctx(local_server) -> AsyncIterator[StudioContext]:
     """The same, in read-only demo mode."""
-    client = _async_client(local_server)
-    try:
-        yield StudioContext(client=client, demo=True, server_label="Local server")
-    finally:
-        await _close(client)
+    async for ctx in _context(local_server, demo=True):
+        yield ctx
 
 
 def _free_port() -> int:
