@@ -1,33 +1,68 @@
-"""The studio's backend: the Assistants API clients, their errors and settings, and the local server."""
+"""The studio's backend: the Assistants API clients, their errors and settings, and the local server.
+
+Names are imported on first use, so `import backend.schemas` (or `backend.errors`) stays light and does not
+pull in httpx for code that never talks to a server.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from backend.client import AssistantsClient, AsyncAssistantsClient
-from backend.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AssistantsError,
-    AuthenticationError,
-    BadRequestError,
-    InsufficientTokensError,
-    ModelUnavailableError,
-    NotFoundError,
-    PermissionDeniedError,
-    ProviderError,
-    RateLimitError,
-    StreamError,
-    StreamInterruptedError,
-    UnexpectedResponseError,
-    ValidationError,
-)
-from backend.settings import Settings
-from backend.streaming import AsyncGenerationStream, GenerationStream
-
 if TYPE_CHECKING:
+    from backend.client import AssistantsClient, AsyncAssistantsClient
     from backend.connection import Connection, open_connection
+    from backend.errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AssistantsError,
+        AuthenticationError,
+        BadRequestError,
+        InsufficientTokensError,
+        ModelUnavailableError,
+        NotFoundError,
+        PermissionDeniedError,
+        ProviderError,
+        RateLimitError,
+        StreamError,
+        StreamInterruptedError,
+        UnexpectedResponseError,
+        ValidationError,
+    )
+    from backend.settings import Settings
+    from backend.streaming import AsyncGenerationStream, GenerationStream
+
+_HOMES = {
+    "AssistantsClient": "backend.client",
+    "AsyncAssistantsClient": "backend.client",
+    "Connection": "backend.connection",
+    "open_connection": "backend.connection",
+    "Settings": "backend.settings",
+    "AsyncGenerationStream": "backend.streaming",
+    "GenerationStream": "backend.streaming",
+    **dict.fromkeys(
+        [
+            "APIConnectionError",
+            "APIStatusError",
+            "APITimeoutError",
+            "AssistantsError",
+            "AuthenticationError",
+            "BadRequestError",
+            "InsufficientTokensError",
+            "ModelUnavailableError",
+            "NotFoundError",
+            "PermissionDeniedError",
+            "ProviderError",
+            "RateLimitError",
+            "StreamError",
+            "StreamInterruptedError",
+            "UnexpectedResponseError",
+            "ValidationError",
+        ],
+        "backend.errors",
+    ),
+}
 
 __all__ = [
     "APIConnectionError",
@@ -57,9 +92,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # Imported on first use, so `import backend` stays light for code that never opens a connection.
-    if name in {"open_connection", "Connection"}:
-        from backend import connection
-
-        return getattr(connection, name)
-    raise AttributeError(f"module 'backend' has no attribute {name!r}")
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'backend' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)

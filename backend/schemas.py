@@ -21,6 +21,8 @@ DESCRIPTION_MAX = 500
 INSTRUCTIONS_MAX = 20_000
 MESSAGE_MAX = 100_000
 MESSAGES_MAX = 500
+#: The API's temperature when a call gives none (the docs: 0.0-2.0, default 0.7).
+DEFAULT_TEMPERATURE = 0.7
 
 
 def utc_now() -> str:

@@ -55,10 +55,19 @@ class Settings(BaseSettings):
         default=20.0, ge=0, description="Longest wait honoured from Retry-After, seconds."
     )
 
-    # --- The embedded local server ------------------------------------------------------------------
+    # --- Where data is kept ---------------------------------------------------------------------------
     data_dir: Path = Field(
-        default_factory=default_data_dir, description="Where the local server keeps its data."
+        default_factory=default_data_dir,
+        description="Where the local server keeps its data, and the studio's store by default.",
     )
+    # A secret: a PostgreSQL URL may hold a password.
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="The studio's store: a PostgreSQL URL to share it between processes; unset: a SQLite "
+        "file in the data folder.",
+    )
+
+    # --- The embedded local server ------------------------------------------------------------------
     local_host: str = Field(default="127.0.0.1", description="Interface of the stand-alone local server.")
     local_port: int = Field(
         default=0, ge=0, le=65535, description="Port of the local server; 0 picks a free one."
