@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from backend.connection import Connection
+    from ui.context import StudioContext
 
 # Before Gradio is imported: no usage reports leave the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -141,13 +142,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         connection.close()
 
 
+def studio_context(connection: Connection, *, demo: bool = False) -> StudioContext:
+    """What the tabs are given: the client, the studio's store (opened now; the studio starts without it
+    if it cannot be), and how records and kept conversations are keyed to this server."""
+    from backend.settings import Settings
+    from studio.saved_chats import browser_secret, fingerprint
+    from studio.servers import server_key
+    from studio.store import StoreHandle, store_url
+    from ui.context import StudioContext
+
+    settings = connection.settings or Settings(_env_file=None)
+    database_url = settings.database_url.get_secret_value() if settings.database_url else None
+    store = StoreHandle(store_url(database_url, settings.data_dir))
+    store.open()
+    key = server_key(connection.base_url, local_data_dir=settings.data_dir if connection.server else None)
+    api_key = connection.api_key.get_secret_value() if connection.api_key is not None else None
+    return StudioContext(
+        client=connection.client,
+        demo=demo,
+        server_label=connection.label,
+        store=store,
+        server_key=key,
+        browser_secret=browser_secret(settings.data_dir),
+        browser_fingerprint=fingerprint(key, api_key),
+    )
+
+
 def serve(connection: Connection, args: argparse.Namespace, login: tuple[str, str] | None) -> int:
     """Build the Blocks for this connection and serve them until the process is stopped."""
     from ui.app import configure_queue, create_app, launch_kwargs
-    from ui.context import StudioContext
 
-    ctx = StudioContext(client=connection.client, demo=args.demo, server_label=connection.label)
+    ctx = studio_context(connection, demo=args.demo)
     print(f"Assistant Studio talks to {connection.label} at {connection.base_url}.")
+    if ctx.store is not None and ctx.store.problem:
+        print(f"assistant-studio: {ctx.store.problem}", file=sys.stderr)
     blocks = configure_queue(create_app(ctx))
     try:
         blocks.launch(**launch_kwargs(host=args.host, port=args.port, share=args.share, auth=login))

@@ -75,7 +75,7 @@ def create_app(ctx: StudioContext) -> gr.Blocks:
             with gr.Tab("Marketplace", id=MARKETPLACE_TAB_ID) as marketplace_tab:
                 marketplace = build_marketplace_tab(ctx, blocks, marketplace_tab)
             with gr.Tab("Playground", id=PLAYGROUND_TAB_ID) as playground_tab:
-                playground = build_playground_tab(ctx, playground_tab)
+                playground = build_playground_tab(ctx, playground_tab, blocks)
             with gr.Tab("Use-Case Templates", id=TEMPLATES_TAB_ID):
                 templates = build_templates_tab(ctx, blocks)
 

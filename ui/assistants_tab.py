@@ -11,10 +11,12 @@ import gradio as gr
 import pandas as pd
 
 from backend.errors import AssistantsError, ValidationError
+from studio.errors import StudioError, describe_error
+from studio.store.history import Source
 from ui import assistants_io as aio
 from ui.assistants_io import COLUMNS, ListResult, assistants_table
 from ui.context import StudioContext, require_editable
-from ui.errors import describe_error
+from ui.history_panel import build_history_panel
 from ui.theme import escape_md
 
 Progress = Callable[..., Any]
@@ -74,9 +76,9 @@ def _refused(problems: dict[str, str], keep_id: Any) -> SaveResult:
 
 
 async def list_assistants(ctx: StudioContext, query: str = "") -> ListResult:
-    """All my assistants, filtered by the search words."""
+    """All my assistants, filtered by the search words (changes made elsewhere are recorded as versions)."""
     try:
-        return assistants_table(await ctx.client.assistants.list_all(), query or "")
+        return assistants_table(await ctx.library.list_all(), query or "")
     except AssistantsError as err:
         return ListResult(
             pd.DataFrame([], columns=COLUMNS),
@@ -95,15 +97,21 @@ async def load_models(ctx: StudioContext) -> gr.Dropdown:
 
 
 async def create_assistant(
-    ctx: StudioContext, name: str, model: str | None, instructions: str, description: str
+    ctx: StudioContext,
+    name: str,
+    model: str | None,
+    instructions: str,
+    description: str,
+    source: Source = "create",
 ) -> SaveResult:
-    """Create an assistant from the form; problems are shown beside the field at fault."""
+    """Create an assistant from the form, recording its first version; problems are shown beside the field."""
     try:
         require_editable(ctx)
         problems = aio.check_fields(name, model, instructions or "", description or "", None)
         if problems:
             return _refused(problems, gr.skip())
-        created = await ctx.client.assistants.create(
+        saved = await ctx.library.create(
+            source=source,
             name=name.strip(),
             model=model or "",
             instructions=instructions or "",
@@ -111,13 +119,20 @@ async def create_assistant(
         )
     except Exception as err:  # every failure becomes a message; the form keeps what was typed
         return _failed(err, gr.skip())
-    return SaveResult(f"Created “{escape_md(created.name)}”.", "", "", "", "", created.id)
+    notice = saved.notice(f"Created “{saved.assistant.name}”.")
+    return SaveResult(escape_md(notice), "", "", "", "", saved.assistant.id)
 
 
 async def update_assistant(
-    ctx: StudioContext, assistant_id: str, name: str, model: str | None, instructions: str, description: str
+    ctx: StudioContext,
+    assistant_id: str,
+    name: str,
+    model: str | None,
+    instructions: str,
+    description: str,
+    note: str = "",
 ) -> SaveResult:
-    """Save the form over the selected assistant."""
+    """Save the form over the selected assistant, as a new version (with an optional note)."""
     try:
         require_editable(ctx)
         if not (assistant_id or "").strip():
@@ -132,8 +147,10 @@ async def update_assistant(
         problems = aio.check_fields(name, model, instructions or "", description or "", None)
         if problems:
             return _refused(problems, assistant_id)
-        updated = await ctx.client.assistants.update(
+        saved = await ctx.library.update(
             assistant_id,
+            source="save",
+            note=(note or "").strip(),
             name=name.strip(),
             model=model or "",
             instructions=instructions or "",
@@ -141,7 +158,11 @@ async def update_assistant(
         )
     except Exception as err:  # every failure becomes a message; the form keeps what was typed
         return _failed(err, assistant_id)
-    return SaveResult(f"Saved “{escape_md(updated.name)}”.", "", "", "", "", updated.id)
+    if saved.version is None and not saved.problem:
+        notice = f"Saved “{saved.assistant.name}”: nothing had changed, so no version was recorded."
+    else:
+        notice = saved.notice(f"Saved “{saved.assistant.name}”.")
+    return SaveResult(escape_md(notice), "", "", "", "", saved.assistant.id)
 
 
 async def delete_assistant(ctx: StudioContext, assistant_id: str) -> FormValues:
@@ -153,18 +174,24 @@ async def delete_assistant(ctx: StudioContext, assistant_id: str) -> FormValues:
             return FormValues(
                 keep, keep, keep, keep, keep, "Nothing to delete: select an assistant in the table first."
             )
-        gone = await ctx.client.assistants.get(assistant_id)
-        await ctx.client.assistants.delete(assistant_id)
+        gone = await ctx.library.delete(assistant_id)
     except Exception as err:  # every failure becomes a message; nothing is cleared
         return FormValues(keep, keep, keep, keep, keep, f"Not deleted: {escape_md(describe_error(err))}")
-    return FormValues("", "", keep, "", "", f"Deleted “{escape_md(gone.name)}”.")
+    return FormValues(
+        "",
+        "",
+        keep,
+        "",
+        "",
+        f"Deleted “{escape_md(gone.name)}”. Its history is kept: see Deleted assistants.",
+    )
 
 
 async def get_assistant(ctx: StudioContext, assistant_id: str) -> FormValues:
     """One assistant's fields, to fill the form."""
     keep = gr.skip()
     try:
-        found = await ctx.client.assistants.get(assistant_id)
+        found = await ctx.library.get(assistant_id)
     except AssistantsError as err:
         return FormValues(
             keep, keep, keep, keep, keep, f"Could not open it: {escape_md(describe_error(err))}"
@@ -172,16 +199,19 @@ async def get_assistant(ctx: StudioContext, assistant_id: str) -> FormValues:
     return FormValues(found.id, found.name, found.model, found.instructions, found.description, "")
 
 
-def new_form() -> FormValues:
-    """An empty form for a new assistant (the model choice is kept)."""
-    return FormValues("", "", gr.skip(), "", "", "")
+def new_form() -> tuple[Any, ...]:
+    """An empty form for a new assistant (the model choice is kept), without the last attempt's problems."""
+    return (*FormValues("", "", gr.skip(), "", "", ""), "", "", "", "")
 
 
-def ask_delete(assistant_id: str, name: str) -> tuple[gr.Row, str]:
-    """The confirmation step, naming the assistant."""
+def ask_delete(assistant_id: str, name: str) -> tuple[gr.Row, str, str]:
+    """The confirmation step, naming the assistant; with nothing selected, the notice says what to do."""
     if not (assistant_id or "").strip():
-        return gr.Row(visible=False), "Select an assistant in the table first."
-    return gr.Row(visible=True), f"Delete “{escape_md(name)}” for good? This cannot be undone."
+        return gr.Row(visible=False), "", "Nothing to delete: select an assistant in the table first."
+    question = (
+        f"Delete “{escape_md(name)}”? It leaves the server; the studio keeps its history to bring it back."
+    )
+    return gr.Row(visible=True), question, ""
 
 
 async def export_assistants(ctx: StudioContext, scope: str, assistant_id: str) -> tuple[str | None, str]:
@@ -217,7 +247,7 @@ async def import_assistants(
         items = aio.read_import_items(file)
         known = {model.slug for model in await ctx.client.models.list()}
         have = {aio.identity(a.model_dump()) for a in await ctx.client.assistants.list_all()}
-    except (aio.ImportFileError, AssistantsError, PermissionError) as err:
+    except (aio.ImportFileError, AssistantsError, StudioError) as err:
         message = str(err) if isinstance(err, aio.ImportFileError) else describe_error(err)
         return ImportResult(empty, f"Nothing imported: {escape_md(message)}")
     for number, item in enumerate(items, start=1):
@@ -232,12 +262,12 @@ async def import_assistants(
             report.add(number, label, "skipped", "An identical assistant already exists.")
             continue
         try:
-            created = await ctx.client.assistants.create(**fields)
+            saved = await ctx.library.create(source="import", **fields)
         except AssistantsError as err:
             report.add(number, label, "refused", describe_error(err))
             continue
         have.add(aio.identity(fields))
-        report.add(number, label, "created", created.id)
+        report.add(number, label, "created", saved.assistant.id)
     return ImportResult(pd.DataFrame(report.rows, columns=list(empty.columns)), escape_md(report.summary()))
 
 
@@ -264,12 +294,16 @@ def build_assistants_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> 
             label="Search my assistants", placeholder="Words in a name, description or model", scale=4
         )
         refresh = gr.Button("Refresh list", scale=0, min_width=140)
+    # Fixed shares, so a long description wraps instead of pushing Last update and ID off screen.
     table = gr.Dataframe(
         pd.DataFrame([], columns=COLUMNS), label="My assistants", interactive=False, datatype="str",
-        elem_id="assistants-table", wrap=True, max_height=420,
+        elem_id="assistants-table", wrap=True, max_height=420, column_widths=["20%", "14%", "36%", "12%", "18%"],
     )  # fmt: skip
     list_notice = gr.Markdown(elem_id="assistants-list-notice", elem_classes="notice", label="List notice")
-    with gr.Column(variant="panel"):
+    with gr.Row(equal_height=False):
+        form_column = gr.Column(variant="panel", scale=5, min_width=320)
+        history_column = gr.Column(scale=5, min_width=320)
+    with form_column:
         assistant_id = gr.Textbox(
             label="Assistant ID",
             interactive=False,
@@ -298,7 +332,11 @@ def build_assistants_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> 
         description_error = gr.Markdown(
             elem_classes="field-error", elem_id="assistant-description-error", label="Description problem"
         )
-    with gr.Row():
+        version_note = gr.Textbox(
+            value="", label="Note for this version (optional)", placeholder="What this change is for",
+            elem_id="assistant-version-note", visible=editable,
+        )  # fmt: skip
+    with form_column, gr.Row():
         new_button = gr.Button("New assistant", visible=editable)
         create_button = gr.Button(
             "Create assistant", variant="primary", visible=editable, elem_id="create-assistant"
@@ -306,11 +344,12 @@ def build_assistants_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> 
         save_button = gr.Button("Save changes", visible=editable, elem_id="save-assistant")
         delete_button = gr.Button("Delete…", variant="stop", visible=editable, elem_id="delete-assistant")
         open_button = gr.Button("Open in Playground", elem_id="assistants-open-playground")
-    with gr.Row(visible=False) as confirm_row:
+    with form_column, gr.Row(visible=False) as confirm_row:
         confirm_text = gr.Markdown(label="Confirm delete question")
         confirm_button = gr.Button("Confirm delete", variant="stop", elem_id="confirm-delete")
         cancel_button = gr.Button("Cancel")
-    notice = gr.Markdown(elem_id="assistants-notice", elem_classes="notice", label="Notice")
+    with form_column:
+        notice = gr.Markdown(elem_id="assistants-notice", elem_classes="notice", label="Notice")
     with gr.Accordion("Export and import", open=False):
         with gr.Row():
             scope = gr.Radio(
@@ -326,8 +365,9 @@ def build_assistants_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> 
         import_button = gr.Button("Import assistants", visible=editable, elem_id="import-assistants")
         import_notice = gr.Markdown(elem_classes="notice", label="Import summary")
         import_report = gr.Dataframe(
-            label="Import report", interactive=False, datatype="str", visible=editable
-        )
+            label="Import report", interactive=False, datatype="str", visible=editable, wrap=True,
+            column_widths=["7%", "25%", "12%", "56%"],
+        )  # fmt: skip
 
     # --- Wiring -------------------------------------------------------------------------------------------
     def bind(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -356,20 +396,30 @@ def build_assistants_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> 
     table.select(selected_id, outputs=assistant_id, api_visibility="private").then(**hide_confirm).then(
         bind(get_assistant), inputs=assistant_id, outputs=[*form, notice], api_name="get_assistant"
     )
-    new_button.click(new_form, outputs=[*form, notice], api_visibility="private")
-    create_button.click(
+    errors = [name_error, model_error, instructions_error, description_error]
+    new_button.click(new_form, outputs=[*form, notice, *errors], api_visibility="private")
+    created = create_button.click(
         bind(create_assistant), inputs=fields, outputs=saved, api_name="create_assistant"
-    ).then(**relist, api_visibility="private")
-    save_button.click(
-        bind(update_assistant), inputs=[assistant_id, *fields], outputs=saved, api_name="update_assistant"
-    ).then(**relist, api_visibility="private")
+    )
+    created.then(**relist, api_visibility="private")
+    updated = save_button.click(
+        bind(update_assistant), inputs=[assistant_id, *fields, version_note], outputs=saved,
+        api_name="update_assistant",
+    )  # fmt: skip
+    updated.then(lambda: "", outputs=version_note, api_visibility="private").then(
+        **relist, api_visibility="private"
+    )
     delete_button.click(
-        ask_delete, inputs=[assistant_id, name], outputs=[confirm_row, confirm_text], api_visibility="private"
+        ask_delete,
+        inputs=[assistant_id, name],
+        outputs=[confirm_row, confirm_text, notice],
+        api_visibility="private",
     )
     cancel_button.click(**hide_confirm)
-    confirm_button.click(
+    deleted = confirm_button.click(
         bind(delete_assistant), inputs=assistant_id, outputs=[*form, notice], api_name="delete_assistant"
-    ).then(**hide_confirm).then(**relist, api_visibility="private")
+    )
+    deleted.then(**hide_confirm).then(**relist, api_visibility="private")
     export_button.click(
         bind(export_assistants),
         inputs=[scope, assistant_id],
@@ -379,4 +429,8 @@ def build_assistants_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> 
     import_button.click(
         run_import, inputs=import_file, outputs=[import_report, import_notice], api_name="import_assistants"
     ).then(**relist, api_visibility="private")
+    with history_column:
+        history = build_history_panel(ctx, assistant_id, [created, updated, deleted])
+    history.restored.then(bind(get_assistant), inputs=assistant_id, outputs=[*form, gr.State()],
+                          api_visibility="private").then(**relist, api_visibility="private")  # fmt: skip
     return AssistantsTab(assistant_id=assistant_id, open_button=open_button, notice=notice)

@@ -13,8 +13,8 @@ from pydantic import ValidationError as SchemaError
 
 from backend.errors import AssistantsError
 from backend.schemas import DESCRIPTION_MAX, NAME_MAX, MarketplaceItem
+from studio.errors import describe_error
 from ui.context import StudioContext, open_request, require_editable
-from ui.errors import describe_error
 from ui.theme import escape_md, sanitize_md
 
 ALL = "All"
@@ -152,13 +152,13 @@ async def marketplace_add(ctx: StudioContext, item: dict[str, Any] | None) -> st
         if not model:  # the real service may not say; the cheapest model is the safest default
             models = sorted(await ctx.client.models.list(), key=lambda m: m.token_cost)
             model = models[0].slug if models else ""
-        created = await ctx.client.assistants.create(
-            name=chosen.name.strip()[:NAME_MAX], model=model, instructions=chosen.instructions,
-            description=copy_description(chosen),
+        saved = await ctx.library.create(
+            source="marketplace", name=chosen.name.strip()[:NAME_MAX], model=model,
+            instructions=chosen.instructions, description=copy_description(chosen),
         )  # fmt: skip
     except Exception as err:  # every failure becomes a message; nothing was created
         return f"Not added: {escape_md(describe_error(err))}"
-    return f"Added “{escape_md(created.name)}” to My Assistants."
+    return escape_md(saved.notice(f"Added “{saved.assistant.name}” to My Assistants."))
 
 
 def try_request(item: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -197,8 +197,9 @@ def build_marketplace_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) ->
     with gr.Row():
         previous = gr.Button("← Previous page", size="sm", scale=0, min_width=150)
         label = gr.Markdown(elem_id="market-page-label", label="Page of results")
+        # minimum=0, not 1: a value below the minimum fails the event before the handler can clamp it.
         page = gr.Number(
-            value=1, label="Page", precision=0, minimum=1, elem_id="market-page", scale=0, min_width=90
+            value=1, label="Page", precision=0, minimum=0, elem_id="market-page", scale=0, min_width=90
         )
         following = gr.Button("Next page →", size="sm", scale=0, min_width=150)
     results = gr.JSON(value=[], visible=False, label="Results")

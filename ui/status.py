@@ -8,8 +8,9 @@ from typing import Any
 
 import gradio as gr
 
+from backend.errors import APIConnectionError, AuthenticationError, PermissionDeniedError
+from studio.errors import describe_error
 from ui.context import StudioContext
-from ui.errors import describe_error
 from ui.theme import escape_md
 
 REFRESH_SECONDS = 30.0
@@ -56,10 +57,11 @@ async def fetch_status(ctx: StudioContext) -> str:
     """The status line as markdown; a failure reads "not answering: …" and never raises."""
     server = f"**{escape_md(ctx.server_label)}**"
     demo = " · read-only demo" if ctx.demo else ""
+    store = store_status(ctx)
     try:
         balance = await ctx.client.balance()
     except Exception as err:  # any failure is shown, so the rest of the studio keeps working
-        return f"{server} · not answering: {escape_md(describe_error(err))}{demo}"
+        return f"{server} · {how_it_failed(err)}: {escape_md(describe_error(err))}{store}{demo}"
     parts = [server, "answering", f"{balance.token_balance:,} tokens", f"{escape_md(balance.plan)} plan"]
     try:
         engines = describe_engines(await ctx.client.server_info())
@@ -67,7 +69,22 @@ async def fetch_status(ctx: StudioContext) -> str:
         engines = f"engines unknown ({describe_error(err)})"
     if engines:
         parts.append(escape_md(engines))
-    return " · ".join(parts) + demo
+    return " · ".join(parts) + store + demo
+
+
+def how_it_failed(err: BaseException) -> str:
+    """ "not answering" only when it did not answer: a refusal (a key, a plan) is an answer."""
+    if isinstance(err, AuthenticationError | PermissionDeniedError):
+        return "refusing this key"
+    if isinstance(err, APIConnectionError):
+        return "not answering"
+    return "answering with an error"
+
+
+def store_status(ctx: StudioContext) -> str:
+    """The store's problem, when it has one: what is off and how to fix it."""
+    problem = ctx.store.problem if ctx.store is not None else ""
+    return f" · **store unavailable:** {escape_md(problem)}" if problem else ""
 
 
 def build_status(ctx: StudioContext) -> StatusBar:

@@ -98,7 +98,7 @@ async def create_from_template(
     ctx: StudioContext, name: str, model: str | None, instructions: str, description: str
 ) -> SaveResult:
     """Create an assistant from the (adjusted) template form; the id is empty when nothing was created."""
-    result = await create_assistant(ctx, name, model, instructions, description)
+    result = await create_assistant(ctx, name, model, instructions, description, source="template")
     return result if isinstance(result.assistant_id, str) else result._replace(assistant_id="")
 
 
@@ -112,7 +112,7 @@ def try_template(templates: list[Template], template_id: str | None) -> dict[str
         instructions=template.instructions, model=template.model or None, category=template.use_case,
         author="Assistant Studio", conversation_starters=template.conversation_starters,
     )  # fmt: skip
-    return open_request("market", item=item.model_dump())
+    return open_request("template", item=item.model_dump())
 
 
 def open_button_for(created_id: str) -> gr.Button:

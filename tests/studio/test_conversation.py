@@ -7,7 +7,7 @@ import json
 import pytest
 
 from backend.schemas import Assistant, MarketplaceItem
-from ui.chat_session import (
+from studio.conversation import (
     EXPORT_FORMAT,
     AssistantProfile,
     ChatBusyError,
@@ -16,6 +16,7 @@ from ui.chat_session import (
     ChatSession,
     TurnStats,
 )
+from ui.chat_display import chat_messages
 
 STATS = TurnStats(model="gpt-5-nano", tokens_used=1, first_token_s=0.12, total_s=1.4)
 
@@ -45,7 +46,7 @@ def test_api_messages_hold_the_whole_history_and_no_footer() -> None:
 
 def test_chatbot_shows_stats_under_each_answer_but_the_state_stays_clean() -> None:
     conversation = answered(("hi", "hello"))
-    shown = conversation.to_chatbot()
+    shown = chat_messages(conversation)
     assert shown[0] == {"role": "user", "content": "hi"}
     assert shown[1]["content"].startswith("hello")
     assert "gpt-5-nano · 1 token · first token 120 ms · 1.4 s" in shown[1]["content"]
@@ -69,7 +70,7 @@ def test_stop_keeps_the_partial_answer_and_refuses_later_text() -> None:
     assert conversation.stop()
     assert not turn.append("late")
     assert turn.answer == "part " and turn.status == "stopped"
-    assert "Stopped" in conversation.to_chatbot()[1]["content"]
+    assert "Stopped" in chat_messages(conversation)[1]["content"]
     assert conversation.to_api_messages()[-1] == {"role": "assistant", "content": "part "}
     assert not conversation.stop()  # nothing left to stop
 
@@ -132,7 +133,7 @@ def test_edit_truncates_after_the_message_and_asks_it_again() -> None:
 
 def test_chatbot_message_index_maps_to_its_turn() -> None:
     conversation = answered(("one", "A1"), ("two", "A2"))
-    shown = conversation.to_chatbot()
+    shown = chat_messages(conversation)
     assert shown[2]["content"] == "two"
     assert conversation.turns[ChatSession.turn_index_of_message(2)].user == "two"
 
@@ -142,7 +143,7 @@ def test_a_failed_turn_stays_unanswered_and_a_new_send_replaces_it() -> None:
     turn = conversation.add_user_turn("two")
     conversation.fail(turn, "The server is down.", partial="")
     assert conversation.last_failed
-    assert "Retry" in conversation.to_chatbot()[-1]["content"]
+    assert "Retry" in chat_messages(conversation)[-1]["content"]
     assert conversation.to_api_messages()[-1] == {"role": "user", "content": "two"}
     conversation.add_user_turn("two, again")
     assert [t.user for t in conversation.turns] == ["one", "two, again"]
@@ -177,15 +178,28 @@ def test_json_export_has_the_documented_shape() -> None:
     conversation = answered(("one", "A1"))
     params = ChatParameters(model="gpt-5", temperature=0.3, max_tokens=64)
     document = json.loads(conversation.to_json("Edited.", params))
-    assert document["format"] == EXPORT_FORMAT and document["version"] == 1
-    assert document["assistant"] == {"name": "Tutor", "model": "gpt-5-nano", "instructions": "Edited."}
+    assert document["format"] == EXPORT_FORMAT and document["version"] == 2  # 2 added the variables
+    assert document["assistant"] == {
+        "name": "Tutor",
+        "model": "gpt-5-nano",
+        "instructions": "Edited.",
+        "version": None,
+    }
+    assert document["variables"] == {}
     assert document["parameters"] == {"model": "gpt-5", "temperature": 0.3, "max_tokens": 64}
     assert document["messages"] == [
         {"role": "user", "content": "one"},
         {"role": "assistant", "content": "A1"},
     ]
     assert document["turns"] == [
-        {"status": "done", "model": "gpt-5-nano", "tokens_used": 1, "first_token_ms": 120, "total_ms": 1400}
+        {
+            "status": "done",
+            "model": "gpt-5-nano",
+            "engine": None,
+            "tokens_used": 1,
+            "first_token_ms": 120,
+            "total_ms": 1400,
+        }
     ]
 
 

@@ -27,12 +27,28 @@ def _async_client(server: Any) -> Any:
     return AsyncAssistantsClient(base_url=server.base_url, api_key=server.api_key)
 
 
+def make_context(server: Any, client: Any, *, demo: bool = False) -> StudioContext:
+    """A StudioContext as app.py makes it: the store a SQLite file in the server's data folder."""
+    from studio.saved_chats import fingerprint
+    from studio.servers import server_key
+    from studio.store import StoreHandle, default_url
+
+    data_dir = server.settings.data_dir
+    key = server_key(server.base_url, local_data_dir=data_dir)
+    return StudioContext(
+        client=client, demo=demo, server_label="Local server", store=StoreHandle(default_url(data_dir)),
+        server_key=key, browser_secret="test-secret", browser_fingerprint=fingerprint(key, server.api_key),
+    )  # fmt: skip
+
+
 async def _context(server: Any, *, demo: bool) -> AsyncIterator[StudioContext]:
     client = _async_client(server)
+    ctx = make_context(server, client, demo=demo)
     try:
-        yield StudioContext(client=client, demo=demo, server_label="Local server")
+        yield ctx
     finally:
         await _close(client)
+        ctx.store.close()
 
 
 @pytest.fixture
@@ -82,12 +98,14 @@ def _close_in_server_loop(blocks: Any, client: Any) -> None:
 
 def _launched(local_server: Any, *, demo: bool) -> Iterator[str]:
     client = _async_client(local_server)
-    blocks, url = launch_studio(StudioContext(client=client, demo=demo, server_label="Local server"))
+    ctx = make_context(local_server, client, demo=demo)
+    blocks, url = launch_studio(ctx)
     try:
         yield url
     finally:
         _close_in_server_loop(blocks, client)
         blocks.close()
+        ctx.store.close()
 
 
 @pytest.fixture

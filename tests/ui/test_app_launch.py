@@ -149,7 +149,7 @@ def test_open_requests_switch_to_the_chat_tab():
     assert "Pick an assistant" in studio.open_market_item(None)[2]
     templates, _ = load_templates()
     tried, tabs, _ = studio.open_template(templates, templates[0].id)
-    assert tried["kind"] == "market" and tried["item"]["name"] == templates[0].name
+    assert tried["kind"] == "template" and tried["item"]["name"] == templates[0].name
     assert (
         tabs.selected == PLAYGROUND_TAB_ID and "Pick a template" in studio.open_template(templates, None)[2]
     )

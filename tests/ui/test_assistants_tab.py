@@ -71,7 +71,7 @@ async def test_update_get_and_delete(studio_ctx):
     saved = await tab.update_assistant(
         studio_ctx, assistant_id, "Tutor 2", "gpt-5", "Teach briskly.", "Faster"
     )
-    assert saved.notice == "Saved “Tutor 2”." and saved.assistant_id == assistant_id
+    assert saved.notice == "Saved “Tutor 2”. Recorded as version 2." and saved.assistant_id == assistant_id
     form = await tab.get_assistant(studio_ctx, assistant_id)
     assert (form.name, form.model, form.instructions, form.description) == (
         "Tutor 2",
@@ -81,10 +81,11 @@ async def test_update_get_and_delete(studio_ctx):
     )
     too_long = await tab.update_assistant(studio_ctx, assistant_id, "n" * (NAME_MAX + 1), "gpt-5", "", "")
     assert "Name" in too_long.name_error and too_long.assistant_id == assistant_id
-    row, question = tab.ask_delete(assistant_id, "Tutor 2")
-    assert "Tutor 2" in question and "cannot be undone" in question
+    row, question, _ = tab.ask_delete(assistant_id, "Tutor 2")
+    assert "Tutor 2" in question and "keeps its history" in question  # deleting can be undone from History
     deleted = await tab.delete_assistant(studio_ctx, assistant_id)
-    assert deleted.notice == "Deleted “Tutor 2”." and deleted.assistant_id == "" and deleted.name == ""
+    assert deleted.notice.startswith("Deleted “Tutor 2”.") and "history is kept" in deleted.notice
+    assert deleted.assistant_id == "" and deleted.name == ""
     assert (await tab.list_assistants(studio_ctx, "")).table.empty
     again = await tab.delete_assistant(studio_ctx, assistant_id)
     assert again.notice.startswith("Not deleted:") and "refresh the list" in again.notice
@@ -93,7 +94,7 @@ async def test_update_get_and_delete(studio_ctx):
 async def test_nothing_selected_is_explained(studio_ctx):
     assert "select an assistant" in (await tab.update_assistant(studio_ctx, "", "a", "gpt-5", "", "")).notice
     assert "select an assistant" in (await tab.delete_assistant(studio_ctx, "")).notice
-    assert "Select an assistant" in tab.ask_delete("", "")[1]
+    assert "select an assistant" in tab.ask_delete("", "")[2]  # told in the notice, which is visible
 
 
 async def test_export_all_and_one(studio_ctx, local_server):
@@ -228,14 +229,14 @@ def test_flows_through_the_launched_studio(launched_studio, tmp_path):
     saved = client.predict(
         assistant_id, "Tutor 2", "gpt-5", "Teach.", "Renamed", api_name="/update_assistant"
     )
-    assert saved[0] == "Saved “Tutor 2”."
+    assert saved[0] == "Saved “Tutor 2”. Recorded as version 2."
     form = client.predict(assistant_id, api_name="/get_assistant")
     assert form[:5] == (assistant_id, "Tutor 2", "gpt-5", "Teach.", "Renamed")
 
     exported, export_notice = client.predict("all", "", api_name="/export_assistants")
     assert export_notice.startswith("Exported 1 assistant")
     deleted = client.predict(assistant_id, api_name="/delete_assistant")
-    assert deleted[-1] == "Deleted “Tutor 2”."
+    assert deleted[-1].startswith("Deleted “Tutor 2”.")
     assert client.predict("", api_name="/list_assistants")[1] == aio.EMPTY_TEXT
 
     report, summary = client.predict(handle_file(exported), api_name="/import_assistants")

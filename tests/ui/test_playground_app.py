@@ -168,24 +168,28 @@ def test_the_status_after_a_stream_comes_from_its_last_view():
     """A stream outputs state, chat and input only; the step chained after it shows error, Retry and cost."""
     import gradio as gr
 
-    from ui import playground as pg
-    from ui.chat_session import ChatSession
-    from ui.playground_handlers import ChatView
+    from ui.chat_display import chat_messages
+    from ui.playground import tab as pg
+    from ui.playground.chat import ChatView
+    from ui.playground.session import PlaygroundSession
 
-    conversation = ChatSession()
-    problem, retry, _ = pg.stream_status(conversation)  # nothing streamed yet: all hidden
+    session = PlaygroundSession()
+    conversation = session.chat
+    problem, retry, _ = pg.status_after(session)  # nothing streamed yet: all hidden
     assert problem.visible is False and retry.visible is False
     conversation.fail(conversation.add_user_turn("hi"), "It broke.")
     failed = ChatView(conversation, draft="hi", error="It broke.", cost="Sending costs 1 token")
-    assert pg.render_stream(failed) == (conversation, conversation.to_chatbot(), "hi")
-    problem, retry, cost = pg.stream_status(conversation)
+    assert pg.stream_frame(session, failed) == (session, chat_messages(conversation), "hi")
+    problem, retry, cost = pg.status_after(session)
     assert problem.visible is True and "It broke." in problem.value
     assert retry.visible is True and cost == "Sending costs 1 token"
     problem, retry = pg.hide_status()  # the next send
     assert problem.visible is False and retry.visible is False
     conversation.add_user_turn("again")
-    *_, draft = pg.render_stream(ChatView(conversation))
+    *_, draft = pg.stream_frame(session, ChatView(conversation))
     assert draft == gr.skip()
-    problem, retry, cost = pg.stream_status(conversation)
+    problem, retry, cost = pg.status_after(session)
     assert problem.visible is False and retry.visible is False and cost == gr.skip()
-    assert len(pg.render_chat(failed)) == 6  # one-shot actions (Stop, Undo, Clear) set all six outputs
+    assert (
+        len(pg.render_view(session, failed)) == 6
+    )  # one-shot actions (Stop, Undo, Clear) set all six outputs

@@ -11,10 +11,11 @@ import pytest
 
 from backend.client import AsyncAssistantsClient
 from backend.server.embedded import EmbeddedServer
+from studio.conversation import ChatParameters, ChatSession
 from tests.conftest import make_settings
-from ui import playground_handlers as ph
-from ui.chat_session import ChatParameters, ChatSession
+from ui.chat_display import chat_messages
 from ui.context import StudioContext, open_request
+from ui.playground import chat as ph
 
 pytestmark = pytest.mark.anyio
 PARAMS = ChatParameters()
@@ -75,7 +76,7 @@ async def test_refresh_lists_models_with_prices_my_assistants_and_the_marketplac
     assert catalog.problem == "" and catalog.balance is not None
     assert ("gpt-5 · 2 tokens/request", "gpt-5") in catalog.model_choices()
     keys = [key for _, key in catalog.picker_choices()]
-    assert keys[0] == ph.BLANK_KEY and f"mine:{mine.id}" in keys
+    assert keys[0] == "blank" and f"mine:{mine.id}" in keys
     assert any(key.startswith("market:") for key in keys)
 
 
@@ -168,7 +169,7 @@ async def test_stop_mid_stream_keeps_the_partial_answer(slow_ctx):
     turn = conversation.turns[-1]
     assert turn.status == "stopped" and turn.answer
     assert turn.answer != f"[turn 1] You said: {long_text}"
-    assert "Stopped" in conversation.to_chatbot()[-1]["content"]
+    assert "Stopped" in chat_messages(conversation)[-1]["content"]
     assert turn.stats is not None and turn.stats.tokens_used == 0
     await say(slow_ctx, conversation, catalog, "next")
     assert (
@@ -289,5 +290,5 @@ async def test_a_burst_of_tokens_is_shown_in_frames_and_the_last_view_has_it_all
     views = await say(studio_ctx, conversation, catalog, words)
     assert len(views) < 50  # one update a frame, not one per token
     assert conversation.turns[-1].answer == f"[turn 1] You said: {words}"
-    shown = views[-1].conversation.to_chatbot()[-1]["content"]
+    shown = chat_messages(views[-1].conversation)[-1]["content"]
     assert f"You said: {words}" in shown

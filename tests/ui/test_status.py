@@ -96,5 +96,5 @@ async def test_a_failing_server_is_reported_without_the_key(broken_server):
         line = await fetch_status(StudioContext(client=client, server_label="Custom server"))
     finally:
         await client.close()
-    assert "not answering: " in line and "upstream refused key" in line
+    assert "answering with an error: " in line and "upstream refused key" in line
     assert LEAKED_KEY not in line and "nb_\\*\\*\\*" in line

@@ -53,7 +53,7 @@ def test_pick_fills_the_form_and_cards_escape_text():
 def test_try_template_opens_it_unsaved():
     templates, _ = tab.load_templates()
     request = tab.try_template(templates, templates[0].id)
-    assert request["kind"] == "market" and request["assistant_id"] is None
+    assert request["kind"] == "template" and request["assistant_id"] is None
     assert request["item"]["instructions"] == templates[0].instructions
     assert request["item"]["model"] == templates[0].model
     assert tab.try_template(templates, "tpl_nope") is None

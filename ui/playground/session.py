@@ -1,0 +1,48 @@
+"""One browser tab's Playground, held in gr.State: the chat, Compare's columns, the pickers' choices, the
+variables typed for each assistant, the conversations kept in the browser, and the last view of a stream
+(for the step chained after it, which shows its error, Retry and cost)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from studio import variables
+from studio.choices import Choices
+from studio.compare import CompareSession
+from studio.conversation import ChatSession
+from studio.saved_chats import SavedChats
+
+MAX_VARIABLES = 8  # fields shown in the form; more variables are named in a notice
+
+
+@dataclass
+class PlaygroundSession:
+    chat: ChatSession = field(default_factory=ChatSession)
+    choices: Choices = field(default_factory=Choices)
+    compare: CompareSession = field(default_factory=CompareSession)
+    remembered: dict[str, dict[str, str]] = field(default_factory=dict)  # assistant key -> name -> value
+    fields: list[str] = field(default_factory=list)  # the variables the form's fields hold, in order
+    saved: SavedChats = field(default_factory=SavedChats)
+    saved_loaded: bool = False  # the browser's copy has been read into `saved`
+    last_view: Any = None  # the last view a stream yielded, for the step after it
+
+    def values(self) -> dict[str, str]:
+        """The variables' values typed for the open assistant."""
+        return self.remembered.setdefault(self.chat.assistant.key, {})
+
+    def variable_names(self, instructions: str) -> list[str]:
+        """The variables of the instructions the next message would use, in order of first appearance."""
+        return variables.names(self.chat.assistant.effective_instructions(instructions))
+
+    def set_value(self, index: int, value: str) -> None:
+        """A field of the form changed: remember its value for this assistant and use it in the chat."""
+        if 0 <= index < len(self.fields):
+            self.values()[self.fields[index]] = value
+        self.chat.variables = dict(self.values())
+
+    def use_values(self, given: dict[str, Any] | None) -> None:
+        """Values given through the API (or the form) become the chat's, remembered for this assistant."""
+        if given:
+            self.values().update({str(k): "" if v is None else str(v) for k, v in given.items()})
+        self.chat.variables = dict(self.values())

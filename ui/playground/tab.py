@@ -1,0 +1,723 @@
+"""The Playground tab, a prompt workbench: the handlers as Gradio calls them, and the wiring, last.
+
+Handlers take the tab's session (ui.playground.session.PlaygroundSession) and the form's values, call the
+plain functions of ui.playground.chat / compare / saved, and turn what those return into components.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from studio import variables
+from studio.compare import MAX_COLUMNS, ColumnSpec
+from studio.conversation import AssistantProfile, ChatInputError, ChatParameters
+from studio.errors import describe_error
+from ui.assistants_io import humanize_time
+from ui.chat_display import chat_messages
+from ui.context import StudioContext
+from ui.playground import chat as handlers
+from ui.playground import compare as comparing
+from ui.playground import saved as keeping
+from ui.playground.layout import (
+    CURRENT_VERSION,
+    ChatPanel,
+    ComparePanel,
+    Settings,
+    build_chat,
+    build_compare,
+    build_settings,
+    error_box,
+)
+from ui.playground.session import MAX_VARIABLES, PlaygroundSession
+from ui.theme import escape_md
+
+CHAT, COMPARE = "Chat", "Compare"
+VERSION_CHOICES = 100  # the newest versions offered in the picker; any number or label can be typed
+
+
+@dataclass
+class PlaygroundTab:
+    """What the app factory and the tests need from this tab."""
+
+    open_request: gr.State  # set it to ui.context.open_request(...) to open an assistant here
+    session: gr.State
+    picker: gr.Dropdown
+    chatbot: gr.Chatbot
+    message: gr.Textbox
+    send: gr.Button
+    stop: gr.Button
+    mode: gr.Radio
+
+
+def parameters(model: str | None, temperature: float | None, max_tokens: float | None) -> ChatParameters:
+    return ChatParameters.from_fields(model, temperature, max_tokens)
+
+
+# --- Turning values into components ---------------------------------------------------------------------
+
+
+def variable_fields(session: PlaygroundSession, instructions: str) -> list[Any]:
+    """The variables form for the instructions: a field per variable, in order, with the values typed
+    for this assistant; then a notice (malformed placeholders, too many variables) and the JSON copy."""
+    text = session.chat.assistant.effective_instructions(instructions)
+    found = variables.scan(text)
+    session.fields = list(found.names[:MAX_VARIABLES])
+    values = session.values()
+    session.chat.variables = dict(values)
+    updates = [
+        gr.Textbox(visible=True, label=f"{{{{{name}}}}}", value=values.get(name, ""))
+        if i < len(session.fields)
+        else gr.Textbox(visible=False, value="")
+        for i, name in enumerate(session.fields + [""] * (MAX_VARIABLES - len(session.fields)))
+    ]
+    notes = []
+    if found.malformed:
+        notes.append(variables.problems(text, {name: "x" for name in found.names}))
+    if len(found.names) > MAX_VARIABLES:
+        extra = ", ".join(found.names[MAX_VARIABLES:])
+        notes.append(f"Only {MAX_VARIABLES} variables have fields here; give {extra} through the API.")
+    notice = gr.Markdown(escape_md(" ".join(notes)) if notes else "", visible=bool(notes))
+    return [*updates, notice, {name: values.get(name, "") for name in found.names}]
+
+
+async def version_choices(ctx: StudioContext, profile: AssistantProfile) -> gr.Dropdown:
+    """The Version picker for the open assistant: as saved now, then its newest versions."""
+    current = [("As saved now", CURRENT_VERSION)]
+    if profile.kind != "mine" or not profile.assistant_id:
+        return gr.Dropdown(choices=current, value=CURRENT_VERSION, interactive=False)
+    try:
+        page = await ctx.library.history(profile.assistant_id)
+    except Exception as err:  # the store is down: chatting goes on, without older versions
+        return gr.Dropdown(
+            choices=current, value=CURRENT_VERSION, interactive=False, info=describe_error(err)
+        )
+    listed = [
+        (" · ".join([f"v{v.number}", *v.labels, humanize_time_ms(v.created_ms), v.source]), str(v.number))
+        for v in page.versions[:VERSION_CHOICES]
+    ]
+    if (
+        not profile.live
+        and profile.version is not None
+        and str(profile.version) not in {k for _, k in listed}
+    ):
+        listed.append((f"v{profile.version}", str(profile.version)))
+    value = CURRENT_VERSION if profile.live else str(profile.version)
+    return gr.Dropdown(choices=current + listed, value=value, interactive=True, info=None)
+
+
+def humanize_time_ms(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return humanize_time(datetime.fromtimestamp(ms / 1000, UTC).isoformat())
+
+
+def picker_choices(session: PlaygroundSession) -> list[tuple[str, str]]:
+    """The picker's choices, always including the assistant that is open."""
+    choices = session.choices.picker_choices()
+    current = session.chat.assistant
+    if current.key not in {key for _, key in choices}:
+        choices.append((current.name, current.key))
+    return choices
+
+
+def recent_list(session: PlaygroundSession) -> gr.Dropdown:
+    return gr.Dropdown(choices=session.saved.choices(), value=None)
+
+
+def stream_frame(session: PlaygroundSession, view: handlers.ChatView) -> tuple[Any, ...]:
+    """A chat view as a stream's outputs: the session, the chat, the input. Gradio rebuilds a component for
+    every property update (gr.skip() included) on every step, so a stream outputs only these, and keeps
+    its last view in the session for the step after it (status_after)."""
+    session.last_view = view
+    return session, chat_messages(view.conversation), gr.skip() if view.draft is None else view.draft
+
+
+def status_after(session: PlaygroundSession) -> tuple[Any, Any, Any]:
+    """The error, Retry and cost after a stream, from its last view."""
+    view = (
+        session.last_view
+        if isinstance(session.last_view, handlers.ChatView)
+        else handlers.ChatView(session.chat)
+    )
+    return (
+        error_box(view.error),
+        gr.Button(visible=session.chat.last_failed),
+        gr.skip() if view.cost is None else view.cost,
+    )
+
+
+def hide_status() -> tuple[Any, Any]:
+    """When a message goes out, the last problem and its Retry go away."""
+    return error_box(""), gr.Button(visible=False)
+
+
+def render_view(session: PlaygroundSession, view: handlers.ChatView) -> tuple[Any, ...]:
+    """A one-shot chat action's view (Stop, Undo, Clear): state, chat, input, error, Retry, cost."""
+    session.last_view = view
+    return (*stream_frame(session, view), *status_after(session))
+
+
+# --- The builder ---------------------------------------------------------------------------------------
+
+
+def build_playground_tab(ctx: StudioContext, tab: gr.Tab, blocks: gr.Blocks) -> PlaygroundTab:
+    """Lay out the Playground inside `tab` and wire its events."""
+    session_state = gr.State(PlaygroundSession())
+    request_state = gr.State(None)
+    browser = gr.BrowserState(
+        None, storage_key="assistant-studio-conversations", secret=ctx.browser_secret or None
+    )
+
+    with gr.Row(equal_height=False, elem_id="workbench"):
+        with gr.Column(scale=4, min_width=300, elem_id="workbench-settings"):
+            settings = build_settings()
+        with gr.Column(scale=9, min_width=320, elem_id="workbench-main"):
+            mode = gr.Radio([CHAT, COMPARE], value=CHAT, show_label=False, label="Mode", container=False,
+                            elem_id="playground-mode")  # fmt: skip
+            chat_panel = build_chat()
+            compare_panel = build_compare()
+
+    _wire_chat(ctx, blocks, tab, session_state, request_state, browser, settings, chat_panel)
+    _wire_compare(ctx, session_state, settings, chat_panel, compare_panel, mode)
+    return PlaygroundTab(
+        open_request=request_state, session=session_state, picker=settings.picker, chatbot=chat_panel.chatbot,
+        message=chat_panel.message, send=chat_panel.send, stop=chat_panel.stop, mode=mode,
+    )  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    """The text of an edited message or a chosen starter, whichever shape the chat sent it in."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return str(value.get("text") or value.get("content") or "")
+    if isinstance(value, list):
+        return "".join(_text(part) for part in value)
+    return ""
+
+
+# --- The chat ------------------------------------------------------------------------------------------
+
+
+def _wire_chat(
+    ctx: StudioContext,
+    blocks: gr.Blocks,
+    tab: gr.Tab,
+    session_state: gr.State,
+    request_state: gr.State,
+    browser: gr.BrowserState,
+    s: Settings,
+    c: ChatPanel,
+) -> None:
+    Views = AsyncGenerator[handlers.ChatView, None]
+
+    def streamed(produce: Callable[..., Views]) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
+        """A handler's views as the stream's outputs (the session, the chat, the input), keeping its
+        signature: Gradio names API parameters after it. The last view is kept in the session for the
+        step after the stream. aclosing: Stop closes the handler's generator, and so its HTTP stream, at once.
+        """
+
+        @functools.wraps(produce)
+        async def run(
+            session: PlaygroundSession, *args: Any, **kwargs: Any
+        ) -> AsyncIterator[tuple[Any, ...]]:
+            async with aclosing(produce(session, *args, **kwargs)) as views:
+                async for view in views:
+                    yield stream_frame(session, view)
+
+        return run
+
+    # Handlers as Gradio calls them: parameters named for the API, optional ones with defaults.
+
+    @streamed
+    def chat(session: PlaygroundSession, message: str, instructions: str = "", model: str = "",
+             temperature: float = 0.7, max_tokens: float | None = None,
+             variables: dict[str, str] | None = None) -> Views:  # fmt: skip
+        """Send a message with the whole history and stream the answer."""
+        session.use_values(variables)
+        return handlers.chat(ctx, session.chat, session.choices, message or "", instructions or "",
+                             parameters(model, temperature, max_tokens))  # fmt: skip
+
+    @streamed
+    def regenerate(session: PlaygroundSession, instructions: str = "", model: str = "", temperature: float = 0.7,
+                   max_tokens: float | None = None, variables: dict[str, str] | None = None) -> Views:  # fmt: skip
+        """Ask the last question again: Regenerate, or Retry after a failure."""
+        session.use_values(variables)
+        return handlers.regenerate(ctx, session.chat, session.choices, instructions or "",
+                                   parameters(model, temperature, max_tokens))  # fmt: skip
+
+    @streamed
+    def edit_message(session: PlaygroundSession, number: float | None, text: str, instructions: str = "",
+                     model: str = "", temperature: float = 0.7, max_tokens: float | None = None,
+                     variables: dict[str, str] | None = None) -> Views:  # fmt: skip
+        """Change sent message `number` (1 is the first), drop what followed, and ask it again."""
+        session.use_values(variables)
+        return handlers.edit_message(ctx, session.chat, session.choices, number, text or "", instructions or "",
+                                     parameters(model, temperature, max_tokens))  # fmt: skip
+
+    @streamed
+    def edit_in_chat(data: gr.EditData, session: PlaygroundSession, instructions: str, model: str,
+                     temperature: float, max_tokens: float | None, variables: dict | None) -> Views:  # fmt: skip
+        """The chat's own pencil on a user message."""
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        number = session.chat.turn_index_of_message(index) + 1
+        return handlers.edit_message(ctx, session.chat, session.choices, number, _text(data.value),
+                                     instructions or "", parameters(model, temperature, max_tokens))  # fmt: skip
+
+    @streamed
+    def starter(data: gr.SelectData, session: PlaygroundSession, instructions: str, model: str,
+                temperature: float, max_tokens: float | None, variables: dict | None) -> Views:  # fmt: skip
+        """A conversation starter, sent as the first message."""
+        return handlers.chat(ctx, session.chat, session.choices, _text(data.value), instructions or "",
+                             parameters(model, temperature, max_tokens))  # fmt: skip
+
+    def after_stream(session: PlaygroundSession, instructions: str, model: str, temperature: float,
+                     max_tokens: float | None) -> tuple[Any, ...]:  # fmt: skip
+        """The error, Retry and cost after a stream; the browser keeps the conversation."""
+        params = parameters(model, temperature, max_tokens)
+        document = keeping.keep(session, ctx.browser_fingerprint, instructions or "", params)
+        return (*status_after(session), gr.skip() if document is None else document, recent_list(session))
+
+    async def render_open(session: PlaygroundSession, view: handlers.OpenView) -> dict[Any, Any]:
+        """Everything opening an assistant sets, by component (Gradio updates only those given)."""
+        profile = view.conversation.assistant
+        examples = [{"text": text} for text in profile.starters] or None
+        values: dict[Any, Any] = {
+            session_state: session,
+            s.picker: gr.Dropdown(choices=picker_choices(session), value=profile.key),
+            c.chatbot: gr.Chatbot(value=chat_messages(view.conversation), examples=examples),
+            s.instructions: view.instructions,
+            s.summary: view.summary,
+            s.save: gr.Button(visible=view.can_save and not ctx.demo),
+            c.error: error_box(view.error),
+            c.retry: gr.Button(visible=view.conversation.last_failed),
+            c.cost: view.cost,
+            s.model: gr.Dropdown(choices=session.choices.model_choices(), value=""),
+            s.saved_note: "",
+            s.version: await version_choices(ctx, profile),
+        }
+        fields = variable_fields(session, view.instructions)
+        values.update(zip([*s.variables, s.variables_notice, s.variables_json], fields, strict=True))
+        return values
+
+    async def open_assistant(session: PlaygroundSession, key: str = "blank"):
+        """Open "blank", "mine:<id>", "market:<id>" or a name; the conversation starts over."""
+        return await render_open(
+            session, await handlers.open_assistant(ctx, session.chat, session.choices, key)
+        )
+
+    async def open_version(session: PlaygroundSession, version: str = CURRENT_VERSION):
+        """Chat with a version (a number or a label) of the open assistant, without restoring it."""
+        view = await handlers.open_version(ctx, session.chat, session.choices, version)
+        return await render_open(session, view)
+
+    async def open_requested(session: PlaygroundSession, request: dict[str, Any] | None):
+        """Open what another tab asked for."""
+        return await render_open(
+            session, await handlers.open_requested(ctx, session.chat, session.choices, request)
+        )
+
+    async def on_load(session: PlaygroundSession, document: Any, instructions: str, model: str,
+                      temperature: float, max_tokens: float | None):  # fmt: skip
+        """Refresh the choices; on a fresh page, bring back the last conversation kept in the browser."""
+        await handlers.refresh(ctx, session.choices)
+        reopened = keeping.load(session, document, ctx.browser_fingerprint)
+        if reopened.saved is not None:
+            values = await render_reopened(session, reopened)
+        else:
+            values = await refreshed(session, instructions, model, temperature, max_tokens)
+        return {**values, s.recent: recent_list(session), s.recent_notice: reopened.notice}
+
+    async def refreshed(session: PlaygroundSession, instructions: str, model: str, temperature: float,
+                        max_tokens: float | None) -> dict[Any, Any]:  # fmt: skip
+        """After a refresh: the same conversation and the instructions being edited, fresh choices."""
+        models = session.choices.model_choices()
+        model = model if model in {slug for _, slug in models} else ""
+        values = await render_open(
+            session, handlers._open_view(session.chat, session.choices, session.choices.problem)
+        )
+        del values[c.chatbot], values[s.instructions], values[s.saved_note]
+        values[c.cost] = handlers.cost_line(session.chat, session.choices, parameters(model, temperature, max_tokens),
+                                            instructions or "")  # fmt: skip
+        values[s.model] = gr.Dropdown(choices=models, value=model)
+        fields = variable_fields(session, instructions or "")
+        values.update(zip([*s.variables, s.variables_notice, s.variables_json], fields, strict=True))
+        return values
+
+    async def render_reopened(session: PlaygroundSession, reopened: keeping.Reopened) -> dict[Any, Any]:
+        saved = reopened.saved
+        assert saved is not None
+        values = await render_open(session, handlers._open_view(session.chat, session.choices, ""))
+        values[s.instructions] = saved.instructions or values[s.instructions]
+        values[c.cost] = handlers.cost_line(
+            session.chat, session.choices, saved.parameters, saved.instructions
+        )
+        values[s.model] = gr.Dropdown(
+            choices=session.choices.model_choices(), value=saved.parameters.model or ""
+        )
+        values[s.temperature] = saved.parameters.temperature
+        values[s.max_tokens] = saved.parameters.max_tokens
+        fields = variable_fields(session, saved.instructions)
+        values.update(zip([*s.variables, s.variables_notice, s.variables_json], fields, strict=True))
+        return values
+
+    async def refresh(session: PlaygroundSession, instructions: str = "", model: str = "",
+                      temperature: float = 0.7, max_tokens: float | None = None):  # fmt: skip
+        """Reload my assistants, the marketplace, the models, the balance and the engines."""
+        await handlers.refresh(ctx, session.choices)
+        return await refreshed(session, instructions, model, temperature, max_tokens)
+
+    def show_cost(session: PlaygroundSession, instructions: str, model: str, temperature: float,
+                  max_tokens: float | None) -> str:  # fmt: skip
+        return handlers.cost_line(session.chat, session.choices, parameters(model, temperature, max_tokens),
+                                  instructions or "")  # fmt: skip
+
+    def on_instructions(session: PlaygroundSession, instructions: str) -> list[Any]:
+        return variable_fields(session, instructions or "")
+
+    def on_variable(index: int, session: PlaygroundSession, value: str) -> dict[str, str]:
+        session.set_value(index, value or "")
+        return {name: session.values().get(name, "") for name in session.fields}
+
+    async def save_instructions(session: PlaygroundSession, instructions: str = "", note: str = ""):
+        """Save the instructions in the box to my assistant, as a new version with an optional note."""
+        done, problem = await handlers.save_instructions(ctx, session.chat, instructions or "", note or "")
+        return done, error_box(problem)
+
+    async def after_save(session: PlaygroundSession, note: str, done: str):
+        """The note is used up, and the Version picker lists the new version."""
+        return ("" if done else note), await version_choices(ctx, session.chat.assistant)
+
+    def exporter(write: Callable[..., str]) -> Callable[..., str]:
+        def export(session: PlaygroundSession, instructions: str = "", model: str = "", temperature: float = 0.7,
+                   max_tokens: float | None = None) -> str:  # fmt: skip
+            """Write the conversation to a file for download."""
+            return write(session.chat, instructions or "", parameters(model, temperature, max_tokens))
+
+        return export
+
+    async def reopen(session: PlaygroundSession, chat_id: str | None, confirmed: bool = False):
+        """Bring a conversation kept in this browser back into the chat."""
+        reopened = keeping.reopen(session, chat_id, ctx.browser_fingerprint, confirmed=confirmed)
+        confirm = gr.Button(visible=reopened.needs_confirmation)
+        if reopened.saved is None:
+            return {s.recent_notice: reopened.notice, s.reopen_anyway: confirm}
+        return {**await render_reopened(session, reopened), s.recent_notice: "", s.reopen_anyway: confirm}
+
+    def forget(session: PlaygroundSession, chat_id: str | None):
+        """Delete a conversation from this browser's list."""
+        document, notice = keeping.forget(session, chat_id)
+        return document, recent_list(session), notice
+
+    # --- Wiring ---------------------------------------------------------------------------------------
+    form = [s.instructions, s.model, s.temperature, s.max_tokens]
+    form_vars = [*form, s.variables_json]
+    stream_outputs = [
+        session_state,
+        c.chatbot,
+        c.message,
+    ]  # the chatbot first after the state: scripts read it
+    status_outputs = [c.error, c.retry, c.cost]
+    # The first ones in the order scripts have read them since the Playground's first release.
+    open_outputs = [session_state, s.picker, c.chatbot, s.instructions, s.summary, s.save, c.error, c.retry, c.cost,
+                    s.model, s.saved_note, s.version, *s.variables, s.variables_notice, s.variables_json]  # fmt: skip
+    # 50 people chatting at once: the streams must not queue behind each other in Gradio.
+    streaming: dict[str, Any] = {
+        "outputs": stream_outputs,
+        "concurrency_limit": None,
+        "show_progress": "hidden",
+    }
+    quick: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    streams: list[Any] = []
+
+    def stream(trigger: Any, fn: Callable[..., Any], inputs: list[Any], *, event_data: bool = False,
+               **names: Any) -> None:  # fmt: skip
+        """Hide the last problem, stream the answer (the named API endpoint), then show error, Retry, cost.
+
+        Gradio passes a trigger's event data (gr.EditData, gr.SelectData) to its own listeners only, not
+        to steps chained with .then: a handler that needs it is triggered at once, beside the hiding.
+        "multiple": a second Send while an answer streams reaches the handler, which says why it waits.
+        """
+        hidden = gr.on(trigger, hide_status, None, status_outputs[:2], trigger_mode="multiple", **quick)
+        streams.append(
+            gr.on(trigger, fn, inputs, trigger_mode="multiple", **names, **streaming)
+            if event_data
+            else hidden.then(fn, inputs, **names, **streaming)
+        )
+        streams[-1].then(after_stream, [session_state, *form], [*status_outputs, browser, s.recent], **quick)
+
+    stream([c.message.submit, c.send.click], chat, [session_state, c.message, *form_vars], api_name="chat")
+    stream(c.regenerate.click, regenerate, [session_state, *form_vars], api_name="regenerate")
+    stream(c.retry.click, regenerate, [session_state, *form_vars], api_name="retry")
+    stream(
+        c.edit.click,
+        edit_message,
+        [session_state, c.edit_number, c.edit_text, *form_vars],
+        api_name="edit_message",
+    )
+    stream(
+        c.chatbot.edit, edit_in_chat, [session_state, *form_vars], event_data=True, api_visibility="private"
+    )
+    stream(
+        c.chatbot.example_select,
+        starter,
+        [session_state, *form_vars],
+        event_data=True,
+        api_visibility="private",
+    )
+    # Stop cancels the running stream (Gradio closes the generator, which closes the HTTP stream) and marks
+    # the turn stopped in the shared state; undo and clear stop it the same way before they change anything.
+    one_shot = [*stream_outputs, *status_outputs]
+    for button, action in ((c.stop, handlers.stop), (c.undo, handlers.undo), (c.clear, handlers.clear)):
+        button.click(
+            lambda session, act=action: render_view(session, act(session.chat)), inputs=session_state,
+            outputs=one_shot, cancels=streams, api_name=action.__name__, show_progress="hidden",
+        )  # fmt: skip
+    # The chat's own bin empties only what is shown; the conversation itself must go too.
+    c.chatbot.clear(lambda session: render_view(session, handlers.clear(session.chat)), session_state, one_shot,
+                    cancels=streams, api_visibility="private")  # fmt: skip
+    opening: dict[str, Any] = {"outputs": open_outputs, "cancels": streams, "concurrency_limit": None}
+    s.picker.input(open_assistant, [session_state, s.picker], api_name="open_assistant", **opening)
+    s.version.input(open_version, [session_state, s.version], api_name="open_version", **opening)
+    request_state.change(open_requested, [session_state, request_state], api_visibility="private", **opening)
+    loading = [*open_outputs, s.temperature, s.max_tokens, s.recent, s.recent_notice]
+    blocks.load(on_load, [session_state, browser, *form], loading, api_visibility="private", concurrency_limit=None,
+                show_progress="hidden")  # fmt: skip
+    gr.on([tab.select, s.refresh.click], refresh, [session_state, *form], open_outputs, api_name="refresh",
+          concurrency_limit=None, show_progress="hidden")  # fmt: skip
+    gr.on([s.model.change, s.instructions.change, s.temperature.change, s.max_tokens.change], show_cost,
+          [session_state, *form], c.cost, **quick)  # fmt: skip
+    s.instructions.change(on_instructions, [session_state, s.instructions],
+                          [*s.variables, s.variables_notice, s.variables_json], **quick)  # fmt: skip
+    for index, box in enumerate(s.variables):
+        box.input(functools.partial(on_variable, index), [session_state, box], s.variables_json, **quick)
+    saved = s.save.click(save_instructions, [session_state, s.instructions, s.save_note], [s.saved_note, c.error],
+                         api_name="save_instructions")  # fmt: skip
+    saved.then(
+        after_save,
+        [session_state, s.save_note, s.saved_note],
+        [s.save_note, s.version],
+        api_visibility="private",
+    )
+    saved.then(show_cost, [session_state, *form], c.cost, **quick)
+    s.reset.click(lambda session: handlers.reset_instructions(session.chat), session_state, s.instructions,
+                  api_name="reset_instructions")  # fmt: skip
+    c.export_markdown.click(exporter(handlers.export_markdown), [session_state, *form], c.download,
+                            api_name="export_markdown")  # fmt: skip
+    c.export_json.click(
+        exporter(handlers.export_json), [session_state, *form], c.download, api_name="export_json"
+    )
+    reopened = [*open_outputs, s.temperature, s.max_tokens, s.recent_notice, s.reopen_anyway]
+    s.reopen.click(
+        reopen, [session_state, s.recent], reopened, api_name="reopen_conversation", cancels=streams
+    )
+    s.reopen_anyway.click(functools.partial(reopen, confirmed=True), [session_state, s.recent], reopened,
+                          api_visibility="private", cancels=streams)  # fmt: skip
+    s.forget.click(forget, [session_state, s.recent], [browser, s.recent, s.recent_notice],
+                   api_name="forget_conversation")  # fmt: skip
+
+
+# --- Compare -------------------------------------------------------------------------------------------
+
+
+def _wire_compare(
+    ctx: StudioContext,
+    session_state: gr.State,
+    s: Settings,
+    c: ChatPanel,
+    p: ComparePanel,
+    mode: gr.Radio,
+) -> None:
+    Views = AsyncGenerator[comparing.CompareView, None]
+
+    def column_chats(session: PlaygroundSession) -> list[Any]:
+        columns = session.compare.columns
+        return [
+            chat_messages(columns[i].conversation) if i < len(columns) else [] for i in range(MAX_COLUMNS)
+        ]
+
+    def streamed(produce: Callable[..., Views]) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
+        @functools.wraps(produce)
+        async def run(
+            session: PlaygroundSession, *args: Any, **kwargs: Any
+        ) -> AsyncIterator[tuple[Any, ...]]:
+            async with aclosing(produce(session, *args, **kwargs)) as views:
+                async for view in views:
+                    session.last_view = view
+                    yield (session, *column_chats(session), gr.skip() if view.draft is None else view.draft)
+
+        return run
+
+    def layout(session: PlaygroundSession, view: comparing.CompareView) -> tuple[Any, ...]:
+        """Everything Compare shows: each column (visible, summary, settings, chat, problem), the cost."""
+        columns = session.compare.columns
+        per_column: list[Any] = []
+        notices = view.notices or comparing.column_notices(session.compare)
+        choices = [("The chat's assistant", ""), *picker_choices(session)]
+        for i in range(MAX_COLUMNS):
+            if i >= len(columns):
+                per_column += [gr.Column(visible=False), gr.skip(), gr.skip(), gr.skip(), [], ""]
+                continue
+            column = columns[i]
+            per_column += [
+                gr.Column(visible=True),
+                f"**Column {i + 1}** · {escape_md(column.describe())}",
+                gr.Dropdown(choices=choices, value=column.spec.key),
+                gr.Dropdown(choices=session.choices.model_choices(), value=column.spec.model or ""),
+                chat_messages(column.conversation),
+                gr.Markdown(escape_md(notices[i]) if i < len(notices) else ""),
+            ]
+        return (
+            session, *per_column, error_box(view.error), gr.skip() if view.cost is None else view.cost,
+            gr.Button(interactive=len(columns) < MAX_COLUMNS),
+        )  # fmt: skip
+
+    per_column_outputs: list[Any] = []
+    for col in p.columns:
+        per_column_outputs += [col.group, col.summary, col.assistant, col.model, col.chatbot, col.notice]
+    layout_outputs = [session_state, *per_column_outputs, p.error, p.cost, p.add]
+
+    async def switch_mode(session: PlaygroundSession, chosen: str):
+        """Chat or Compare; Compare opens with the chat's assistant in two columns."""
+        compare = chosen == COMPARE
+        view = await comparing.start(ctx, session.compare, session.choices, session.chat) if compare else None
+        shown = layout(session, view) if view is not None else (gr.skip(),) * len(layout_outputs)
+        return (gr.Column(visible=not compare), gr.Column(visible=compare), *shown)
+
+    async def set_column(session: PlaygroundSession, column: float, assistant: str = "", version: str = CURRENT_VERSION,
+                         model: str = "", temperature: float = 0.7, max_tokens: float | None = None,
+                         instructions: str = ""):  # fmt: skip
+        """Make a column (1 to 4) run an assistant (a picker key, "" the chat's), a version, a model and
+        parameters; column 3 or 4 is added if it is the next one."""
+        try:
+            index = int(column) - 1
+            spec = ColumnSpec(
+                key=assistant or "", version=None if version in (None, "", CURRENT_VERSION) else int(str(version).lstrip("v")),
+                model=model or None, instructions=instructions or "",
+                temperature=parameters(None, temperature, None).temperature, max_tokens=parameters(None, None, max_tokens).max_tokens,
+            )  # fmt: skip
+        except (TypeError, ValueError):
+            view = comparing.CompareView(
+                session.compare, error="Give the column as 1 to 4 and the version as a number."
+            )
+            return layout(session, view)
+        return layout(
+            session,
+            await comparing.set_column(ctx, session.compare, session.choices, session.chat, index, spec),
+        )
+
+    def add_column(session: PlaygroundSession):
+        """Add a column (at most four) running the chat's assistant."""
+        return layout(session, comparing.add_column(session.compare, session.choices, session.chat))
+
+    def remove_column(session: PlaygroundSession, column: float):
+        """Remove a column (1 to 4); at least two stay."""
+        return layout(session, comparing.remove_column(session.compare, session.choices, int(column) - 1))
+
+    @streamed
+    def compare(session: PlaygroundSession, message: str, variables: dict[str, str] | None = None) -> Views:
+        """Send one message to every column; the answers stream side by side."""
+        session.use_values(variables)
+        return comparing.send(ctx, session.compare, session.choices, message or "", session.chat.variables)
+
+    @streamed
+    def compare_regenerate(
+        session: PlaygroundSession, column: float, variables: dict[str, str] | None = None
+    ) -> Views:
+        """Ask one column (1 to 4) its last question again."""
+        session.use_values(variables)
+        return comparing.regenerate(
+            ctx, session.compare, session.choices, int(column) - 1, session.chat.variables
+        )
+
+    def after_compare(session: PlaygroundSession) -> tuple[Any, ...]:
+        view = session.last_view
+        if not isinstance(view, comparing.CompareView):
+            view = comparing.CompareView(session.compare)
+        return layout(session, view)
+
+    def compare_stop(session: PlaygroundSession):
+        """Stop every column's answer."""
+        return layout(session, comparing.stop(session.compare, session.choices))
+
+    def compare_clear(session: PlaygroundSession):
+        """Start every column's conversation over."""
+        return layout(session, comparing.clear(session.compare, session.choices))
+
+    async def column_versions(session: PlaygroundSession, key: str) -> gr.Dropdown:
+        """The Version picker of a column, for the assistant it is set to ("" the chat's)."""
+        if not key:
+            return await version_choices(ctx, session.chat.assistant)
+        try:
+            probe = await comparing.column_profile(ctx, session.choices, session.chat, ColumnSpec(key=key))
+        except Exception:  # a name that is not an assistant: the Apply step will say so
+            probe = AssistantProfile()
+        return await version_choices(ctx, probe)
+
+    async def compare_prefer(session: PlaygroundSession, column: float) -> str:
+        """Record that a column (1 to 4) gave the answer you preferred, against the version it ran."""
+        return await comparing.prefer(ctx, session.compare, int(column) - 1)
+
+    def compare_continue(session: PlaygroundSession, column: float):
+        """Leave Compare with a column's conversation (1 to 4) as the chat."""
+        try:
+            chat = comparing.continue_with(session.compare, int(column) - 1)
+        except ChatInputError as err:
+            return (gr.skip(),) * 5 + (str(err),)
+        session.chat.stop()
+        session.chat = chat
+        spec = session.compare.column(int(column) - 1).spec
+        return (session, CHAT, chat_messages(chat), spec.instructions or chat.assistant.instructions,
+                gr.Dropdown(value=spec.model or ""), "")  # fmt: skip
+
+    # --- Wiring ---------------------------------------------------------------------------------------
+    quick: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    mode.change(
+        switch_mode, [session_state, mode], [c.group, p.group, *layout_outputs], api_visibility="private"
+    )
+    streaming: dict[str, Any] = {"outputs": [session_state, *(col.chatbot for col in p.columns), p.message],
+                                 "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
+    streams: list[Any] = []
+    hide = gr.on(
+        [p.message.submit, p.send.click],
+        lambda: error_box(""),
+        None,
+        p.error,
+        trigger_mode="multiple",
+        **quick,
+    )
+    streams.append(
+        hide.then(compare, [session_state, p.message, s.variables_json], api_name="compare", **streaming)
+    )
+    for index, col in enumerate(p.columns):
+        number = gr.Number(value=index + 1, visible=False, label=f"Column {index + 1} number")
+        streams.append(col.regenerate.click(compare_regenerate, [session_state, number, s.variables_json],
+                                            api_name=None if index else "compare_regenerate",
+                                            api_visibility="public" if index == 0 else "private", **streaming))  # fmt: skip
+        col.apply.click(set_column, [session_state, number, col.assistant, col.version, col.model, col.temperature,
+                                     col.max_tokens, col.instructions], layout_outputs,
+                        api_name=None if index else "compare_column",
+                        api_visibility="public" if index == 0 else "private")  # fmt: skip
+        col.assistant.change(column_versions, [session_state, col.assistant], col.version, api_visibility="private",
+                             show_progress="hidden")  # fmt: skip
+        col.prefer.click(compare_prefer, [session_state, number], p.notice,
+                         api_name=None if index else "compare_prefer",
+                         api_visibility="public" if index == 0 else "private")  # fmt: skip
+        col.continue_.click(compare_continue, [session_state, number],
+                            [session_state, mode, c.chatbot, s.instructions, s.model, p.notice],
+                            api_name=None if index else "compare_continue",
+                            api_visibility="public" if index == 0 else "private", cancels=streams)  # fmt: skip
+        col.remove.click(remove_column, [session_state, number], layout_outputs,
+                         api_name=None if index else "compare_remove_column",
+                         api_visibility="public" if index == 0 else "private", cancels=streams)  # fmt: skip
+    for event in streams:
+        event.then(after_compare, session_state, layout_outputs, **quick)
+    p.stop.click(compare_stop, session_state, layout_outputs, cancels=streams, api_name="compare_stop")
+    p.clear.click(compare_clear, session_state, layout_outputs, cancels=streams, api_name="compare_clear")
+    p.add.click(add_column, session_state, layout_outputs, api_name="compare_add_column")
