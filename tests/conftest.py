@@ -52,3 +52,40 @@ def client(local_server) -> Iterator:
 
     with AssistantsClient(base_url=local_server.base_url, api_key=local_server.api_key) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the whole run (Debian's package), stopped at the end."""
+    from tests.postgres import postgres_server
+
+    manager = postgres_server()
+    try:
+        server = manager.__enter__()
+    except (RuntimeError, OSError) as err:
+        pytest.fail(str(err), pytrace=False)
+    yield server
+    manager.__exit__(None, None, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> Iterator[str]:
+    """The store's database, once on SQLite (a file) and once on PostgreSQL (a fresh database)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store' / 'workbench.db'}"
+        return
+    server = request.getfixturevalue("postgres")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def store(store_url):
+    """The studio's store, opened (and migrated) on each database."""
+    from studio.store import StoreHandle
+
+    handle = StoreHandle(store_url)
+    handle.get()
+    yield handle
+    handle.close()
