@@ -46,13 +46,13 @@ class CompareColumn:
     spec: ColumnSpec = field(default_factory=ColumnSpec)
     conversation: ChatSession = field(default_factory=ChatSession)
 
-    def describe(self) -> str:
+    def describe(self, default_model: str = "the default model") -> str:
         """A line saying what the column runs, e.g. "Tutor · v3 · gpt-5 · temperature 0.2"."""
         profile = self.conversation.assistant
         parts = [profile.name]
         if profile.version is not None:
             parts.append(f"v{profile.version}" + ("" if profile.live else " (older)"))
-        parts.append(self.spec.model or profile.model or "default model")
+        parts.append(self.spec.model or profile.model or default_model)
         if self.spec.instructions.strip() and self.spec.instructions.strip() != profile.instructions.strip():
             parts.append("edited instructions")
         parts.append(f"temperature {self.spec.temperature:g}")

@@ -63,7 +63,7 @@ def open_template(templates: list[Template], template_id: str | None) -> tuple[A
 
 def create_app(ctx: StudioContext) -> gr.Blocks:
     """Build the studio's Blocks for one client; nothing here runs until a page is opened."""
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as blocks:
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=True) as blocks:
         with gr.Row(elem_id="studio-header"):
             gr.Markdown(f"# {TITLE}")
             status = build_status(ctx)

@@ -126,6 +126,8 @@ async def restore_version(ctx: StudioContext, assistant_id: str, number: Any, no
         saved = await ctx.library.restore(assistant_id, chosen, (note or "").strip())
     except Exception as err:
         return f"Not restored: {escape_md(describe_error(err))}"
+    if saved.version is None and not saved.problem:
+        return f"“{escape_md(saved.assistant.name)}” holds version {chosen} already: nothing to restore."
     return escape_md(saved.notice(f"Restored version {chosen} of “{saved.assistant.name}”."))
 
 

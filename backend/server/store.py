@@ -232,13 +232,16 @@ class Store:
     def update_assistant(self, assistant_id: str, changes: dict[str, str]) -> dict[str, Any] | None:
         """Apply `changes` (any of the four fields); None when there is no such assistant."""
         changes = {k: v for k, v in changes.items() if k in _ASSISTANT_FIELDS}
-        if changes:
-            assignments = ", ".join(f"{name} = ?" for name in changes)
-            self._write(
-                f"UPDATE assistants SET {assignments}, updated_at = ? WHERE id = ?",
-                (*changes.values(), utc_now(), assistant_id),
-            )
-        return self.get_assistant(assistant_id)
+        # One transaction: the answer is the row as this update left it, even when another lands just after.
+        with self._transaction() as db:
+            if changes:
+                assignments = ", ".join(f"{name} = ?" for name in changes)
+                db.execute(
+                    f"UPDATE assistants SET {assignments}, updated_at = ? WHERE id = ?",
+                    (*changes.values(), utc_now(), assistant_id),
+                )
+            rows = db.execute("SELECT * FROM assistants WHERE id = ?", (assistant_id,)).fetchall()
+        return dict(rows[0]) if rows else None
 
     def delete_assistant(self, assistant_id: str) -> bool:
         return self._write("DELETE FROM assistants WHERE id = ?", (assistant_id,)).rowcount > 0

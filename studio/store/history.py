@@ -129,7 +129,8 @@ class History:
         *,
         restored_from: int | None = None,
     ) -> Version | None:
-        """Record the assistant's current state as a new version; None when it is what the last one holds."""
+        """Record the assistant's current state as a new version; None when it is what the last one holds
+        (except when it is brought back: a new id is worth a version of its own)."""
         assistant_id = str(getattr(assistant, "id", None) or assistant["id"])
         fields = _fields(assistant)
         try:
@@ -137,7 +138,7 @@ class History:
                 lineage = self._ensure(db, server, assistant_id, fields["name"])
                 number = self._take_number(db, server, lineage)
                 latest = self._latest(db, server, lineage)
-                if latest is not None and latest.fields == fields:
+                if latest is not None and latest.fields == fields and source != "brought back":
                     raise _Unchanged  # rolls the number back with the rest
                 if latest is None and source == "outside" and not note:
                     note = FIRST_SEEN_NOTE

@@ -18,8 +18,8 @@ from studio.picker import BLANK
 from ui.playground.session import MAX_VARIABLES
 
 # The chat takes what the window leaves: the header, the tabs and the input row need about 390 px.
-CHAT_HEIGHT = "max(320px, calc(100vh - 390px))"
-COLUMN_CHAT_HEIGHT = "max(260px, calc(100vh - 520px))"
+CHAT_HEIGHT = "max(300px, calc(100vh - 465px))"
+COLUMN_CHAT_HEIGHT = "max(240px, calc(100vh - 600px))"
 CURRENT_VERSION = "current"
 
 
@@ -33,6 +33,7 @@ class Settings:
     summary: gr.Markdown
     instructions: gr.Textbox
     save_note: gr.Textbox
+    save_row: gr.Row
     save: gr.Button
     reset: gr.Button
     saved_note: gr.Markdown
@@ -62,6 +63,12 @@ class ChatPanel:
     regenerate: gr.Button
     undo: gr.Button
     clear: gr.Button
+
+
+@dataclass
+class ChatTools:
+    """What is done to the chat now and then, kept in the side column: edit a sent message, export."""
+
     edit_number: gr.Number
     edit_text: gr.Textbox
     edit: gr.Button
@@ -130,13 +137,16 @@ def build_settings() -> Settings:
         info="Edit to try a change (sent as system text until saved). {{name}} makes a variable.",
         elem_id="playground-instructions",
     )  # fmt: skip
-    with gr.Row(elem_classes="wb-save-row"):
-        save_note = gr.Textbox(
-            value="", placeholder="Note for this version (optional)", show_label=False, label="Version note",
-            container=False, scale=3, elem_id="playground-save-note",
-        )  # fmt: skip
-        save = gr.Button("Save", size="sm", visible=False, scale=1, min_width=70, elem_id="playground-save")
-        reset = gr.Button("Reset", size="sm", scale=1, min_width=70, elem_id="playground-reset")
+    with gr.Row(elem_classes="wb-save-row", equal_height=True):
+        reset = gr.Button("Reset", size="sm", scale=0, min_width=70, elem_id="playground-reset")
+        with gr.Row(visible=False, equal_height=True, scale=4) as save_row:
+            save_note = gr.Textbox(
+                value="", placeholder="Note for this version (optional)", show_label=False, label="Version note",
+                container=False, scale=3, elem_id="playground-save-note",
+            )  # fmt: skip
+            save = gr.Button(
+                "Save", size="sm", variant="primary", scale=1, min_width=70, elem_id="playground-save"
+            )
     saved_note = gr.Markdown("", label="Saved or not", elem_id="playground-instructions-note")
     with gr.Group(elem_id="playground-variables"):
         boxes = [
@@ -171,7 +181,7 @@ def build_settings() -> Settings:
             forget = gr.Button("Delete", size="sm", variant="stop", elem_id="playground-forget")
         recent_notice = gr.Markdown("", label="Recent conversations notice")
     return Settings(
-        picker, refresh, version, summary, instructions, save_note, save, reset, saved_note, boxes,
+        picker, refresh, version, summary, instructions, save_note, save_row, save, reset, saved_note, boxes,
         variables_notice, variables_json, model, temperature, max_tokens, recent, reopen, reopen_anyway,
         forget, recent_notice,
     )  # fmt: skip
@@ -204,30 +214,29 @@ def build_chat() -> ChatPanel:
             )  # fmt: skip
             send = gr.Button("Send", variant="primary", elem_id="playground-send", scale=1, min_width=80)
             stop = gr.Button("Stop", variant="stop", elem_id="playground-stop", scale=1, min_width=80)
-        cost = gr.Markdown("", label="Cost and balance", elem_id="playground-cost")
-        with gr.Row():
-            regenerate = gr.Button("Regenerate", size="sm", elem_id="playground-regenerate")
-            undo = gr.Button("Undo last turn", size="sm", elem_id="playground-undo")
-            clear = gr.Button("Clear chat", size="sm", elem_id="playground-clear")
-        with gr.Accordion("Edit a sent message", open=False):
-            edit_number = gr.Number(
-                label="Message number",
-                info="1 is the first message you sent",
-                precision=0,
-                minimum=0,
-                value=None,
+        with gr.Row(equal_height=True, elem_classes="wb-actions"):
+            cost = gr.Markdown("", label="Cost and balance", elem_id="playground-cost", scale=3)
+            regenerate = gr.Button(
+                "Regenerate", size="sm", scale=0, min_width=110, elem_id="playground-regenerate"
             )
-            edit_text = gr.Textbox(value="", label="New text", lines=2, max_lines=8, max_length=MESSAGE_MAX)
-            edit = gr.Button("Edit and ask again", size="sm")
-        with gr.Accordion("Export", open=False):
-            with gr.Row():
-                export_markdown = gr.Button("Export as Markdown", size="sm")
-                export_json = gr.Button("Export as JSON", size="sm")
-            download = gr.File(label="Conversation file", interactive=False, elem_id="playground-download")
-    return ChatPanel(
-        group, chatbot, error, retry, message, send, stop, cost, regenerate, undo, clear, edit_number,
-        edit_text, edit, export_markdown, export_json, download,
-    )  # fmt: skip
+            undo = gr.Button("Undo last turn", size="sm", scale=0, min_width=130, elem_id="playground-undo")
+            clear = gr.Button("Clear chat", size="sm", scale=0, min_width=100, elem_id="playground-clear")
+    return ChatPanel(group, chatbot, error, retry, message, send, stop, cost, regenerate, undo, clear)
+
+
+def build_chat_tools() -> ChatTools:
+    with gr.Accordion("Edit a sent message", open=False):
+        edit_number = gr.Number(
+            label="Message number", info="1 is the first message you sent", precision=0, minimum=0, value=None
+        )
+        edit_text = gr.Textbox(value="", label="New text", lines=2, max_lines=8, max_length=MESSAGE_MAX)
+        edit = gr.Button("Edit and ask again", size="sm")
+    with gr.Accordion("Export", open=False):
+        with gr.Row():
+            export_markdown = gr.Button("Export as Markdown", size="sm")
+            export_json = gr.Button("Export as JSON", size="sm")
+        download = gr.File(label="Conversation file", interactive=False, elem_id="playground-download")
+    return ChatTools(edit_number, edit_text, edit, export_markdown, export_json, download)
 
 
 def _build_column(index: int) -> CompareColumnPanel:

@@ -27,9 +27,11 @@ from ui.playground import saved as keeping
 from ui.playground.layout import (
     CURRENT_VERSION,
     ChatPanel,
+    ChatTools,
     ComparePanel,
     Settings,
     build_chat,
+    build_chat_tools,
     build_compare,
     build_settings,
     error_box,
@@ -177,13 +179,14 @@ def build_playground_tab(ctx: StudioContext, tab: gr.Tab, blocks: gr.Blocks) -> 
     with gr.Row(equal_height=False, elem_id="workbench"):
         with gr.Column(scale=4, min_width=300, elem_id="workbench-settings"):
             settings = build_settings()
+            tools = build_chat_tools()
         with gr.Column(scale=9, min_width=320, elem_id="workbench-main"):
             mode = gr.Radio([CHAT, COMPARE], value=CHAT, show_label=False, label="Mode", container=False,
                             elem_id="playground-mode")  # fmt: skip
             chat_panel = build_chat()
             compare_panel = build_compare()
 
-    _wire_chat(ctx, blocks, tab, session_state, request_state, browser, settings, chat_panel)
+    _wire_chat(ctx, blocks, tab, session_state, request_state, browser, settings, chat_panel, tools)
     _wire_compare(ctx, session_state, settings, chat_panel, compare_panel, mode)
     return PlaygroundTab(
         open_request=request_state, session=session_state, picker=settings.picker, chatbot=chat_panel.chatbot,
@@ -214,6 +217,7 @@ def _wire_chat(
     browser: gr.BrowserState,
     s: Settings,
     c: ChatPanel,
+    t: ChatTools,
 ) -> None:
     Views = AsyncGenerator[handlers.ChatView, None]
 
@@ -294,7 +298,7 @@ def _wire_chat(
             c.chatbot: gr.Chatbot(value=chat_messages(view.conversation), examples=examples),
             s.instructions: view.instructions,
             s.summary: view.summary,
-            s.save: gr.Button(visible=view.can_save and not ctx.demo),
+            s.save_row: gr.Row(visible=view.can_save and not ctx.demo),
             c.error: error_box(view.error),
             c.retry: gr.Button(visible=view.conversation.last_failed),
             c.cost: view.cost,
@@ -425,7 +429,7 @@ def _wire_chat(
     ]  # the chatbot first after the state: scripts read it
     status_outputs = [c.error, c.retry, c.cost]
     # The first ones in the order scripts have read them since the Playground's first release.
-    open_outputs = [session_state, s.picker, c.chatbot, s.instructions, s.summary, s.save, c.error, c.retry, c.cost,
+    open_outputs = [session_state, s.picker, c.chatbot, s.instructions, s.summary, s.save_row, c.error, c.retry, c.cost,
                     s.model, s.saved_note, s.version, *s.variables, s.variables_notice, s.variables_json]  # fmt: skip
     # 50 people chatting at once: the streams must not queue behind each other in Gradio.
     streaming: dict[str, Any] = {
@@ -456,9 +460,9 @@ def _wire_chat(
     stream(c.regenerate.click, regenerate, [session_state, *form_vars], api_name="regenerate")
     stream(c.retry.click, regenerate, [session_state, *form_vars], api_name="retry")
     stream(
-        c.edit.click,
+        t.edit.click,
         edit_message,
-        [session_state, c.edit_number, c.edit_text, *form_vars],
+        [session_state, t.edit_number, t.edit_text, *form_vars],
         api_name="edit_message",
     )
     stream(
@@ -508,10 +512,10 @@ def _wire_chat(
     saved.then(show_cost, [session_state, *form], c.cost, **quick)
     s.reset.click(lambda session: handlers.reset_instructions(session.chat), session_state, s.instructions,
                   api_name="reset_instructions")  # fmt: skip
-    c.export_markdown.click(exporter(handlers.export_markdown), [session_state, *form], c.download,
+    t.export_markdown.click(exporter(handlers.export_markdown), [session_state, *form], t.download,
                             api_name="export_markdown")  # fmt: skip
-    c.export_json.click(
-        exporter(handlers.export_json), [session_state, *form], c.download, api_name="export_json"
+    t.export_json.click(
+        exporter(handlers.export_json), [session_state, *form], t.download, api_name="export_json"
     )
     reopened = [*open_outputs, s.temperature, s.max_tokens, s.recent_notice, s.reopen_anyway]
     s.reopen.click(
@@ -567,7 +571,7 @@ def _wire_compare(
             column = columns[i]
             per_column += [
                 gr.Column(visible=True),
-                f"**Column {i + 1}** · {escape_md(column.describe())}",
+                f"**Column {i + 1}** · {escape_md(column.describe(session.choices.default_model))}",
                 gr.Dropdown(choices=choices, value=column.spec.key),
                 gr.Dropdown(choices=session.choices.model_choices(), value=column.spec.model or ""),
                 chat_messages(column.conversation),
