@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Sets up everything the tests need (Python packages, the local model, Debian's Chromium) and runs them.
+# Sets up everything the tests need (Python packages, the local model, Debian's Chromium and PostgreSQL)
+# and runs them.
 # Any options are passed to pytest, e.g. scripts/test.sh -m "not browser" -x
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh local,test
 
-# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
-if ! command -v chromium >/dev/null 2>&1; then
+# The browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline), and
+# the store's tests run on a real PostgreSQL, which the tests start themselves in a temporary folder.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -q && apt-get install -y -q chromium
+    apt-get update -q && apt-get install -y -q "${missing[@]}"
   else
-    echo "Please install Chromium first: sudo apt-get install chromium" >&2
+    echo "Please install these Debian packages first: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
 fi

@@ -9,6 +9,7 @@ chooses to. A copy that is corrupt, or from another format, is dropped with a no
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import secrets
 import time
@@ -129,7 +130,12 @@ class SavedChats:
         return cls(chats[:MAX_SAVED]), notice
 
     def to_document(self) -> dict[str, Any]:
-        return {"format": FORMAT, "version": VERSION, "chats": [chat.to_record() for chat in self.chats]}
+        """The JSON the browser keeps; the oldest conversations go first if it would outgrow MAX_BYTES."""
+        records = [chat.to_record() for chat in self.chats]
+        while len(records) > 1 and len(json.dumps(records, ensure_ascii=False).encode()) > MAX_BYTES:
+            records.pop()
+        self.chats = self.chats[: len(records)]
+        return {"format": FORMAT, "version": VERSION, "chats": records}
 
     def keep(self, saved: SavedChat) -> None:
         """Keep (or update) a conversation at the top; the oldest go beyond MAX_SAVED."""

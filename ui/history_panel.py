@@ -4,6 +4,7 @@ and deleted assistants brought back. Handlers are plain functions of values; the
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -260,24 +261,24 @@ def build_history_panel(
         **load, api_visibility="private"
     )
     table.select(on_row, None, [old, new, chosen], api_visibility="private").then(
-        lambda a, o, n: show_diff(ctx, a, o, n), [assistant_id, old, new], diff, api_visibility="private"
+        functools.partial(show_diff, ctx), [assistant_id, old, new], diff, api_visibility="private"
     )
     diff_button.click(
-        lambda a, o, n: show_diff(ctx, a, o, n), [assistant_id, old, new], diff, api_name="history_diff"
+        functools.partial(show_diff, ctx), [assistant_id, old, new], diff, api_name="history_diff"
     )
-    restore_done = restore.click(lambda a, n, t: restore_version(ctx, a, n, t), [assistant_id, chosen, note], notice,
+    restore_done = restore.click(functools.partial(restore_version, ctx), [assistant_id, chosen, note], notice,
                                  api_name="history_restore")  # fmt: skip
-    label_set = set_button.click(lambda a, name, n: set_label(ctx, a, name, n), [assistant_id, label, chosen],
+    label_set = set_button.click(functools.partial(set_label, ctx), [assistant_id, label, chosen],
                                  notice, api_name="history_set_label")  # fmt: skip
-    label_unset = unset_button.click(lambda a, name: remove_label(ctx, a, name), [assistant_id, label], notice,
+    label_unset = unset_button.click(functools.partial(remove_label, ctx), [assistant_id, label], notice,
                                      api_name="history_remove_label")  # fmt: skip
     for event in (restore_done, label_set, label_unset):
         event.then(**load, api_visibility="private")
     deleted.select(on_deleted_row, None, deleted_id, api_visibility="private")
-    listed = {"fn": lambda: list_deleted(ctx), "outputs": [deleted, deleted_notice]}
+    listed = {"fn": functools.partial(list_deleted, ctx), "outputs": [deleted, deleted_notice]}
     for event in refreshed_by:
         event.then(**listed, api_visibility="private")
-    bring.click(lambda d: bring_back(ctx, d), deleted_id, [deleted_notice, assistant_id],
+    bring.click(functools.partial(bring_back, ctx), deleted_id, [deleted_notice, assistant_id],
                 api_name="bring_back").then(**listed, api_visibility="private")  # fmt: skip
     deleted_refresh.click(**listed, api_name="deleted_assistants")
     return HistoryPanel(restored=restore_done)

@@ -141,9 +141,21 @@ def remove_column(compare: CompareSession, choices: Choices, index: int) -> Comp
 
 
 def send(
-    ctx: StudioContext, compare: CompareSession, choices: Choices, message: str, variables: dict[str, str]
+    ctx: StudioContext,
+    compare: CompareSession,
+    choices: Choices,
+    message: str,
+    variables: dict[str, str],
+    chat: ChatSession | None = None,
 ) -> AsyncGenerator[CompareView, None]:
-    """Send one message to every column; the answers stream side by side, at the same time."""
+    """Send one message to every column; the answers stream side by side, at the same time.
+
+    A column set to "the chat's assistant" that has not started yet follows the chat's current one.
+    """
+    if chat is not None:
+        for column in compare.columns:
+            if not column.spec.key and column.spec.version is None and not column.conversation.turns:
+                column.conversation.assistant = chat.assistant
     try:
         plans = [_plan(column, choices, variables) for column in compare.columns]
         turns = compare.ask(message)

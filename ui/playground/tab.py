@@ -628,7 +628,8 @@ def _wire_compare(
     def compare(session: PlaygroundSession, message: str, variables: dict[str, str] | None = None) -> Views:
         """Send one message to every column; the answers stream side by side."""
         session.use_values(variables)
-        return comparing.send(ctx, session.compare, session.choices, message or "", session.chat.variables)
+        return comparing.send(ctx, session.compare, session.choices, message or "", session.chat.variables,
+                              session.chat)  # fmt: skip
 
     @streamed
     def compare_regenerate(
@@ -678,7 +679,7 @@ def _wire_compare(
         session.chat = chat
         spec = session.compare.column(int(column) - 1).spec
         return (session, CHAT, chat_messages(chat), spec.instructions or chat.assistant.instructions,
-                gr.Dropdown(value=spec.model or ""), "")  # fmt: skip
+                spec.model or "", "")  # fmt: skip
 
     # --- Wiring ---------------------------------------------------------------------------------------
     quick: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}

@@ -1,0 +1,180 @@
+"""The Playground as a workbench, its handlers called directly against the real local server and store:
+variables, versions, the generation log, and Compare."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, select
+
+from studio.compare import ColumnSpec, CompareSession
+from studio.conversation import ChatParameters, ChatSession
+from studio.store.schema import generations
+from ui.playground import chat as ph
+from ui.playground import compare as pc
+
+pytestmark = pytest.mark.anyio
+PARAMS = ChatParameters()
+
+
+async def say(ctx, conversation, choices, text, instructions="", params=PARAMS) -> list[ph.ChatView]:
+    return [view async for view in ph.chat(ctx, conversation, choices, text, instructions, params)]
+
+
+async def test_an_empty_variable_is_named_and_nothing_is_sent(studio_ctx):
+    choices = await ph.refresh(studio_ctx)
+    conversation = ChatSession()
+    instructions = "You teach {{topic}} to {{audience}}."
+    views = await say(studio_ctx, conversation, choices, "Start", instructions)
+    assert "“topic”, “audience”" in views[-1].error and views[-1].draft == "Start"
+    assert conversation.turns == [] and (await studio_ctx.client.balance()).token_balance == choices.balance
+    conversation.variables = {"topic": "chemistry", "audience": "children"}
+    await say(studio_ctx, conversation, choices, "Start", instructions)
+    filled = "You teach chemistry to children."
+    assert conversation.turns[-1].answer == f"[turn 1 | instructions {len(filled)} chars] You said: Start"
+
+
+async def test_a_malformed_placeholder_is_pointed_out_before_sending(studio_ctx):
+    choices = await ph.refresh(studio_ctx)
+    conversation = ChatSession()
+    views = await say(studio_ctx, conversation, choices, "hi", "Answer as {{first name}}.")
+    assert "malformed placeholder" in views[-1].error and "{{first name}}" in views[-1].error
+    assert conversation.turns == []
+
+
+async def test_an_older_version_is_chatted_with_without_restoring_it(studio_ctx):
+    made = await studio_ctx.library.create(name="Tutor", model="gpt-5-nano", instructions="Short.")
+    tutor = made.assistant.id
+    await studio_ctx.library.update(tutor, instructions="Much longer instructions.")
+    choices, conversation = await ph.refresh(studio_ctx), ChatSession()
+    opened = await ph.open_assistant(studio_ctx, conversation, choices, f"mine:{tutor}")
+    assert opened.error == "" and conversation.assistant.version == 2 and conversation.assistant.live
+    old = await ph.open_version(studio_ctx, conversation, choices, "1")
+    assert old.error == "" and old.instructions == "Short." and not conversation.assistant.live
+    assert "version 1 (older, not restored)" in old.summary
+    args = conversation.request_arguments(old.instructions, PARAMS, choices.default_model)
+    assert "assistant_id" not in args and args["system"] == "Short." and args["model"] == "gpt-5-nano"
+    await say(studio_ctx, conversation, choices, "hi", old.instructions)
+    assert conversation.turns[-1].answer == "[turn 1 | instructions 6 chars] You said: hi"
+    assert (await studio_ctx.client.assistants.get(tutor)).instructions == "Much longer instructions."
+    missing = await ph.open_version(studio_ctx, conversation, choices, "7")
+    assert "no version 7" in missing.error and conversation.assistant.version == 1  # kept as it was
+
+
+async def test_every_turn_is_logged_without_its_text(studio_ctx):
+    made = await studio_ctx.library.create(name="Logged", model="gpt-5", instructions="Be terse.")
+    choices, conversation = await ph.refresh(studio_ctx), ChatSession()
+    await ph.open_assistant(studio_ctx, conversation, choices, f"mine:{made.assistant.id}")
+    await say(studio_ctx, conversation, choices, "a secret in the message")
+    store = studio_ctx.store.get()
+    store.log.flush()
+    columns = {c["name"] for c in inspect(store.db.engine).get_columns("generations")}
+    assert not {"content", "messages", "text", "prompt"} & columns
+    with store.db.read() as db:
+        rows = db.execute(select(generations)).mappings().all()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["origin"], row["model"], row["outcome"], row["engine"]) == (
+        "playground",
+        "gpt-5",
+        "completed",
+        "echo",
+    )
+    assert row["assistant_id"] == made.assistant.id and row["version"] == 1 and row["tokens_used"] == 2
+    assert row["server"] == studio_ctx.server_key and row["total_ms"] >= row["first_token_ms"] > 0
+    assert "secret" not in str(dict(row))
+
+
+async def test_compare_three_columns_answer_each_with_its_own_settings(studio_ctx):
+    made = await studio_ctx.library.create(name="Poet", model="gpt-5-nano", instructions="Rhyme.")
+    await studio_ctx.library.update(made.assistant.id, instructions="Rhyme, in three lines.")
+    choices, chat, compare = await ph.refresh(studio_ctx), ChatSession(), CompareSession()
+    await ph.open_assistant(studio_ctx, chat, choices, f"mine:{made.assistant.id}")
+    await pc.start(studio_ctx, compare, choices, chat)
+    await pc.set_column(studio_ctx, compare, choices, chat, 1, ColumnSpec(version=1))
+    third = await pc.set_column(
+        studio_ctx, compare, choices, chat, 2, ColumnSpec(model="gpt-5", temperature=0.1)
+    )
+    assert third.error == "" and len(compare.columns) == 3
+    assert "Sending to 3 columns costs 4 tokens" in pc.turn_cost(compare, choices)  # 1 + 1 + 2
+    views = [view async for view in pc.send(studio_ctx, compare, choices, "autumn", {})]
+    answers = [column.conversation.turns[-1].answer for column in compare.columns]
+    assert answers == [
+        "[turn 1 | instructions 22 chars] You said: autumn",  # the assistant as saved (version 2), by id
+        "[turn 1 | instructions 6 chars] You said: autumn",  # version 1, sent as system text
+        "[turn 1 | instructions 22 chars] You said: autumn",  # version 2 with another model
+    ]
+    assert [c.conversation.turns[-1].stats.model for c in compare.columns] == [
+        "gpt-5-nano",
+        "gpt-5-nano",
+        "gpt-5",
+    ]
+    assert views[-1].cost is not None and all(notice == "" for notice in views[-1].notices)
+
+    notice = await pc.prefer(studio_ctx, compare, 1)
+    assert "version 1 of Poet" in notice
+    page = await studio_ctx.library.history(made.assistant.id)
+    assert {v.number: v.wins for v in page.versions} == {2: 0, 1: 1}
+
+    chat_again = pc.continue_with(compare, 2)
+    assert [t.answer for t in chat_again.turns] == ["[turn 1 | instructions 22 chars] You said: autumn"]
+    chat_again.turns[0].answer = "changed"
+    assert compare.columns[2].conversation.turns[0].answer != "changed"  # a copy: Compare keeps its own
+
+
+async def test_a_failing_column_shows_its_error_while_the_others_finish(studio_ctx):
+    choices, chat, compare = await ph.refresh(studio_ctx), ChatSession(), CompareSession()
+    await pc.start(studio_ctx, compare, choices, chat)
+    await pc.set_column(studio_ctx, compare, choices, chat, 1, ColumnSpec(model="no-such-model"))
+    views = [view async for view in pc.send(studio_ctx, compare, choices, "hello", {})]
+    good, bad = compare.columns
+    assert good.conversation.turns[-1].status == "done" and bad.conversation.turns[-1].status == "failed"
+    assert views[-1].notices[0] == "" and "no-such-model" in views[-1].notices[1]
+    retried = [v async for v in pc.regenerate(studio_ctx, compare, choices, 0, {})]
+    assert retried[-1].error == "" and good.conversation.turns[-1].answer == "[turn 1] You said: hello"
+
+
+async def test_a_fifth_column_is_refused_with_a_message(studio_ctx):
+    choices, chat, compare = await ph.refresh(studio_ctx), ChatSession(), CompareSession()
+    for _ in range(2):
+        assert pc.add_column(compare, choices, chat).error == ""
+    refused = pc.add_column(compare, choices, chat)
+    assert "at most 4 columns" in refused.error and len(compare.columns) == 4
+
+
+async def test_a_version_deleted_from_the_store_while_open_is_reported(studio_ctx):
+    made = await studio_ctx.library.create(name="Gone", model="gpt-5", instructions="v1")
+    choices, chat, compare = await ph.refresh(studio_ctx), ChatSession(), CompareSession()
+    await ph.open_assistant(studio_ctx, chat, choices, f"mine:{made.assistant.id}")
+    await studio_ctx.client.assistants.delete(made.assistant.id)  # gone from the server meanwhile
+    view = await pc.set_column(studio_ctx, compare, choices, chat, 0, ColumnSpec(version=1))
+    assert "not found" in view.error.lower() or "no assistant" in view.error.lower()
+
+
+async def test_stopping_compare_stops_every_column(slow_ctx):
+    choices, chat, compare = await ph.refresh(slow_ctx), ChatSession(), CompareSession()
+    await pc.start(slow_ctx, compare, choices, chat)
+    stream = pc.send(slow_ctx, compare, choices, " ".join(["word"] * 80), {})
+    async for _ in stream:
+        if any(c.conversation.turns[-1].answer for c in compare.columns):
+            break
+    await stream.aclose()  # what Gradio does when Stop all cancels the event
+    assert [c.conversation.turns[-1].status for c in compare.columns] == ["stopped", "stopped"]
+    assert not compare.busy
+
+
+@pytest.fixture
+async def slow_ctx(tmp_path):
+    """A server whose echo engine takes 20 ms a token, so answers are still streaming when stopped."""
+    from backend.client import AsyncAssistantsClient
+    from backend.server.embedded import EmbeddedServer
+    from tests.conftest import make_settings
+    from tests.ui.conftest import make_context
+
+    with EmbeddedServer(make_settings(tmp_path / "slow", echo_delay_ms=20)) as server:
+        client = AsyncAssistantsClient(base_url=server.base_url, api_key=server.api_key)
+        ctx = make_context(server, client)
+        try:
+            yield ctx
+        finally:
+            await client.close()
+            ctx.store.close()
