@@ -24,14 +24,21 @@ from backend.server.engines.base import EngineRequest, EngineUnavailable
 from backend.server.ratelimit import RateLimiter
 from backend.server.sse import KEEPALIVE_SECONDS, GenerationResponse, Job
 from backend.server.store import Store
-from backend.server.validation import check_assistant, check_generate, invalid, read_object, unknown_model
+from backend.server.validation import (
+    PAGE_MAX,
+    check_assistant,
+    check_generate,
+    invalid,
+    read_object,
+    unknown_model,
+)
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v2"
 _QUERY_MESSAGES = {
-    "page": "Page must be a whole number from 1.",
+    "page": f"Page must be a whole number from 1 to {PAGE_MAX}.",
     "limit": "Limit must be a whole number from 1 to 100.",
 }
 _STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "insufficient_plan", 404: "not_found"}
@@ -158,7 +165,7 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace, keepalive:
     async def marketplace(
         category: str | None = None,
         q: str | None = None,
-        page: int = Query(1, ge=1),
+        page: int = Query(1, ge=1, le=PAGE_MAX),
         limit: int = Query(20, ge=1, le=100),
     ) -> Response:
         return JSONResponse(market.search(category=category, q=q, page=page, limit=limit))
@@ -174,7 +181,9 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace, keepalive:
         return JSONResponse(_assistant(row))
 
     @api.get("/assistants")
-    async def list_assistants(page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100)) -> Response:
+    async def list_assistants(
+        page: int = Query(1, ge=1, le=PAGE_MAX), limit: int = Query(20, ge=1, le=100)
+    ) -> Response:
         rows, total = await run_in_threadpool(lambda: store.list_assistants(page=page, limit=limit))
         return JSONResponse(_page([_assistant(r) for r in rows], total, page, limit))
 
