@@ -24,6 +24,7 @@ from backend.server.engines.base import EngineRequest, EngineUnavailable
 from backend.server.ratelimit import RateLimiter
 from backend.server.sse import KEEPALIVE_SECONDS, GenerationResponse, Job
 from backend.server.store import Store
+from backend.server.unexpected import CatchUnexpected, unexpected_response
 from backend.server.validation import (
     PAGE_MAX,
     check_assistant,
@@ -78,8 +79,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    # The last resort, for a failure in the gate itself; everything inside it is CatchUnexpected's.
     log.error("Unexpected failure answering %s %s", request.method, redact(request.url.path), exc_info=exc)
-    return error_response(500, "provider_error", "The server failed unexpectedly; nothing was charged.")
+    return unexpected_response()
 
 
 # --- The app --------------------------------------------------------------------------------------------
@@ -125,6 +127,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(CatchUnexpected)  # inside the gate, so its 500s carry the rate-limit headers
     app.add_middleware(
         Gate, store=store, limiter=limiter, plan=settings.local_plan, generate_path=f"{PREFIX}/generate"
     )
