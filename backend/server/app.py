@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from backend.errors import redact
+from backend.errors import quantity, redact
 from backend.schemas import Assistant, Balance, Deleted
 from backend.server.auth import ApiError, Gate, error_response
 from backend.server.catalog import MODELS, Marketplace
@@ -270,7 +270,7 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace, keepalive:
             raise ApiError(
                 402,
                 "insufficient_tokens",
-                f"{model.slug} costs {model.token_cost} tokens per request; the balance is {have}.",
+                f"{model.slug} costs {quantity(model.token_cost, 'token')} per request; the balance is {have}.",
                 {"required": model.token_cost, "balance": have},
             )
         return GenerationResponse(job, stream=bool(ask.get("stream")), keepalive=keepalive)
