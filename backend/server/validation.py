@@ -198,6 +198,8 @@ def check_generate(body: dict[str, Any]) -> dict[str, Any]:
     ):
         problems["temperature"] = "Temperature must be a number from 0 to 2."
     max_tokens = body.get("max_tokens")
+    if isinstance(max_tokens, float) and max_tokens.is_integer():
+        max_tokens = body["max_tokens"] = int(max_tokens)  # JSON has one kind of number: 64.0 is 64
     if max_tokens is not None and (
         isinstance(max_tokens, bool)
         or not isinstance(max_tokens, int)

@@ -103,3 +103,21 @@ def test_a_refused_stream_is_a_plain_error_not_a_cut_stream(http):
         response.read()
     assert response.status_code == 422 and response.headers["content-type"] == "application/json"
     assert not list(sse_events(response))
+
+
+def test_max_tokens_written_as_a_float_with_no_fraction_is_a_whole_number(http):
+    """JSON has one kind of number, and the schema's `integer` admits 3.0; the fuzz test found this."""
+    answer = http.post(
+        "/generate",
+        json={"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3.0},
+    )
+    assert answer.status_code == 200 and answer.json()["usage"]["completion_tokens"] == 3
+    problem = assert_error(
+        http.post(
+            "/generate",
+            json={"model": "gpt-5", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3.5},
+        ),
+        422,
+        "validation_error",
+    )
+    assert list(problem["details"]) == ["max_tokens"]
