@@ -49,8 +49,11 @@ class NewAssistant(_Body):
     # Leading and trailing spaces are trimmed; what is left must be 1-100 characters.
     name: str = Field(min_length=1, max_length=NAME_MAX, pattern=r"\S")
     model: ModelSlug
-    instructions: str = Field("", max_length=INSTRUCTIONS_MAX, description="The assistant's system prompt.")
-    description: str = Field("", max_length=DESCRIPTION_MAX)
+    # null, like an absent field, is "".
+    instructions: str | None = Field(
+        "", max_length=INSTRUCTIONS_MAX, description="The assistant's system prompt."
+    )
+    description: str | None = Field("", max_length=DESCRIPTION_MAX)
 
 
 class AssistantChanges(_Body):
@@ -70,20 +73,25 @@ class MessageIn(_Body):
 class GenerateBody(_Body):
     """The body of POST /generate: `model`, or an `assistant_id` whose model is used (or both)."""
 
+    # A null field is read as an absent one, so each branch asks for a value, not only for the key.
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "anyOf": [
-                {"required": ["model"]},
-                {"required": ["assistant_id"], "properties": {"assistant_id": {"minLength": 1}}},
+                {"required": ["model"], "properties": {"model": {"type": "string"}}},
+                {
+                    "required": ["assistant_id"],
+                    "properties": {"assistant_id": {"type": "string", "minLength": 1}},
+                },
             ]
         },
     )
 
     messages: list[MessageIn] = Field(min_length=1, max_length=MESSAGES_MAX)
-    # Not null in the schema, though the server reads a null as absent: "required" then says it all.
-    assistant_id: str = Field(None, description="Use this assistant's model and instructions.")
-    model: ModelSlug = Field(None, description="Required without assistant_id; overrides the assistant's.")
+    assistant_id: str | None = Field(None, description="Use this assistant's model and instructions.")
+    model: ModelSlug | None = Field(
+        None, description="Required without assistant_id; overrides the assistant's."
+    )
     stream: bool = Field(False, description="Answer as Server-Sent Events.")
     temperature: float | None = Field(None, ge=0, le=2, description="Default 0.7.")
     max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS_LIMIT, description="Null: the model's default.")
