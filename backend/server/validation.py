@@ -113,7 +113,8 @@ def _check_string(text: str, where: str, problems: dict[str, str], *, key: bool 
         what = "The name of this field" if key else "The text"
         problems[where] = (
             f"{what} holds a lone UTF-16 surrogate (\\u{ord(found.group()):04x} at character {found.start()}), "
-            "which is not a Unicode character: send text as valid UTF-8, with surrogates only in pairs."
+            "which is not a Unicode character: send the text as UTF-8, or escape a character beyond U+FFFF "
+            "as a pair (\\ud83d\\ude00)."
         )
 
 
