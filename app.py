@@ -48,6 +48,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--demo", action="store_true", help="read-only: visitors can chat and browse, not change anything"
     )
     parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer to this host name (repeatable; .example.com for all names under it, * for any); "
+        "by default only localhost and IP addresses, against DNS rebinding",
+    )
+    parser.add_argument(
         "--allow-public-without-login",
         action="store_true",
         help="allow --share without a login; anyone with the link would spend your balance",
@@ -129,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             EXIT_SETTINGS,
         )
 
+    args.allow_host = [*args.allow_host, *settings.allowed_hosts]
+
     from backend.connection import open_connection
 
     try:
@@ -178,7 +188,11 @@ def serve(connection: Connection, args: argparse.Namespace, login: tuple[str, st
         print(f"assistant-studio: {ctx.store.problem}", file=sys.stderr)
     blocks = configure_queue(create_app(ctx))
     try:
-        blocks.launch(**launch_kwargs(host=args.host, port=args.port, share=args.share, auth=login))
+        blocks.launch(
+            **launch_kwargs(
+                host=args.host, port=args.port, share=args.share, auth=login, allowed_hosts=args.allow_host
+            )
+        )
     except OSError as err:
         return _fail(
             f"could not listen on {args.host}:{args.port} ({err.strerror or err}). Try another --port.",

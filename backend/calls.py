@@ -57,15 +57,28 @@ def list_assistants(page: int = 1, limit: int = 100) -> Call[Page[Assistant]]:
     )
 
 
+#: The most pages list_all() asks for (100,000 assistants at 100 a page); a server offering more is wrong.
+MAX_PAGES = 1000
+
+
 def list_all_assistants(limit: int = 100) -> Flow[list[Assistant]]:
-    """Every assistant, page after page."""
+    """Every assistant, page after page, as long as pages bring assistants not seen yet (a server that
+    ignores `page` sends the first again) and at most MAX_PAGES pages, whatever `pages` the server claims."""
     found: list[Assistant] = []
+    seen: set[str] = set()
     page = 1
     while True:
         result: Page[Assistant] = yield list_assistants(page, limit)
-        found.extend(result.items)
-        if not result.items or page >= result.pages:
+        new = [item for item in result.items if item.id not in seen]
+        found.extend(new)
+        seen.update(item.id for item in new)
+        if not new or page >= result.pages:
             return found
+        if page >= MAX_PAGES:
+            raise UnexpectedResponseError(
+                f"The server still offered more pages of assistants after {MAX_PAGES} pages "
+                f"({len(found)} assistants); stopped there."
+            )
         page += 1
 
 

@@ -38,6 +38,12 @@ def redact(text: str) -> str:
     return _KEY_PATTERN.sub("nb_***", text)
 
 
+def quantity(count: float, noun: str) -> str:
+    """`count` and `noun`, plural unless the count is one: "1 token", "2 tokens", "0 seconds"."""
+    shown = f"{count:g}" if isinstance(count, float) else str(count)
+    return f"{shown} {noun}" if shown == "1" else f"{shown} {noun}s"
+
+
 def _mask(value: Any, secret: str) -> Any:
     """`value` with every occurrence of `secret` blanked out, inside strings, lists and dicts."""
     if isinstance(value, str):
@@ -134,17 +140,33 @@ class AuthenticationError(APIStatusError):
 
 class InsufficientTokensError(APIStatusError):
     status_code, default_code = 402, "insufficient_tokens"
-    next_step = "Top up your balance, or pick a cheaper model. Nothing was charged."
+
+    @property
+    def next_step(self) -> str:  # type: ignore[override]
+        required, balance = _count(self.details.get("required")), _count(self.details.get("balance"))
+        # No request costs less than 1 token, so a cheaper model helps only a balance of 1 or more.
+        if (balance is not None and balance < 1) or (required is not None and required <= 1):
+            return "Top up your balance. Nothing was charged."
+        if balance is not None:
+            cheaper = quantity(balance, "token")
+            return f"Top up your balance, or pick a model that costs at most {cheaper}. Nothing was charged."
+        return "Top up your balance, or pick a cheaper model. Nothing was charged."
 
 
 class PermissionDeniedError(APIStatusError):
     status_code, default_code = 403, "insufficient_plan"
-    next_step = "API access needs the VIP or Elite plan: upgrade your plan, or use the local server."
+
+    @property
+    def next_step(self) -> str:  # type: ignore[override]
+        setting = self.details.get("setting")
+        if isinstance(setting, str) and setting:  # the local server: its plan is one of its settings
+            return f"Set {setting} to VIP or Elite and restart the local server."
+        return "Upgrade your plan to VIP or Elite, or use the local server."
 
 
 class NotFoundError(APIStatusError):
     status_code, default_code = 404, "not_found"
-    next_step = "It may have been deleted: refresh the list and pick another."
+    next_step = "It may have been deleted: list them again and choose another."
 
 
 class ValidationError(APIStatusError):
@@ -189,9 +211,13 @@ class RateLimitError(APIStatusError):
 
     @property
     def next_step(self) -> str:  # type: ignore[override]
+        # The message already says a limit was reached; this says only when and what else to do.
         wait = self.retry_after
-        when = f"in {wait:.0f} seconds" if wait is not None else "in a little while"
-        return f"Your plan's request limit is reached: try again {when}, or upgrade your plan."
+        when = f"in {quantity(round(wait), 'second')}" if wait is not None else "in a little while"
+        setting = self.details.get("setting")
+        if isinstance(setting, str) and setting:  # the local server: its limits are its settings
+            return f"Try again {when}, or raise {setting} and restart the local server."
+        return f"Try again {when}, or upgrade your plan."
 
 
 class ProviderError(APIStatusError):
@@ -211,7 +237,8 @@ class ModelUnavailableError(APIStatusError):
 
 
 class StreamError(AssistantsError):
-    next_step = "The answer was cut off: press Retry to ask again."
+    # What a caller can do, whatever it is: a script, the CLI or the studio (which names its own button).
+    next_step = "Send the request again."
 
     def __init__(self, message: str, *, code: str | None = None, partial: str = "") -> None:
         super().__init__(message)
@@ -220,11 +247,16 @@ class StreamError(AssistantsError):
 
 
 class StreamInterruptedError(StreamError):
-    next_step = "The connection dropped mid-answer: press Retry to ask again."
+    """The stream ended before `generation_end`: the connection dropped, or the server stopped sending."""
 
 
 class UnexpectedResponseError(AssistantsError):
     next_step = BASE_URL_HINT
+
+
+def _count(value: Any) -> int | None:
+    """A whole number from an error's details, or None (a bool or a string is not one)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 _BY_STATUS: dict[int, type[APIStatusError]] = {

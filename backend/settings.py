@@ -7,10 +7,10 @@ Every setting is `STUDIO_<NAME>` in the environment (or in `.env`). The API key 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Names a user can give instead of a URL. "local" (or no base URL at all) means the embedded server.
 KNOWN_SERVERS: dict[str, str] = {
@@ -106,6 +106,17 @@ class Settings(BaseSettings):
     echo_one_at_a_time: bool = Field(
         default=False, description="Make the echo engine queue requests like one model."
     )
+
+    # --- The studio's web server --------------------------------------------------------------------
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the studio also answers to, separated by commas (as --allow-host).",
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        return value.replace(",", " ").split() if isinstance(value, str) else value
 
     @field_validator("base_url")
     @classmethod

@@ -32,6 +32,8 @@ _EVENT = TypeAdapter(StreamEvent)
 _DRAIN_EVENTS = 4
 _KNOWN_TYPES = frozenset({"generation_start", "content_delta", "generation_end", "error", "queued"})
 
+CLOSED = "This stream is closed: call generate_stream() again to send a new request."
+
 Opened = tuple[ExitStack, EventSource]
 AsyncOpened = tuple[AsyncExitStack, EventSource]
 
@@ -213,8 +215,12 @@ class GenerationStream(_StreamBase):
     def _open(self) -> Iterator[ServerSentEvent]:
         if self._events is None:
             if self._closed:
-                raise RuntimeError("This stream is closed.")
-            self._stack, source = self._opener()
+                raise RuntimeError(CLOSED)
+            try:
+                self._stack, source = self._opener()
+            except BaseException:
+                self._closed = True  # a failed open leaves the stream closed: iterating again sends nothing
+                raise
             self._events = source.iter_sse()
             self._stack.callback(self._events.close)  # type: ignore[attr-defined]
         return self._events
@@ -293,8 +299,12 @@ class AsyncGenerationStream(_StreamBase):
     async def _open(self) -> AsyncIterator[ServerSentEvent]:
         if self._events is None:
             if self._closed:
-                raise RuntimeError("This stream is closed.")
-            self._stack, source = await self._opener()
+                raise RuntimeError(CLOSED)
+            try:
+                self._stack, source = await self._opener()
+            except BaseException:
+                self._closed = True  # a failed open leaves the stream closed: iterating again sends nothing
+                raise
             events: Any = source.aiter_sse()
             self._events = events
             self._stack.push_async_callback(events.aclose)

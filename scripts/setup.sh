@@ -23,10 +23,10 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check)
 if [[ ",$extras," == *",local,"* ]] && ! .venv/bin/python -c 'import llama_cpp' >/dev/null 2>&1; then
   echo "Installing llama-cpp-python. The first time, pip compiles llama.cpp from source: 7-10 minutes on"
   echo "2 cores (progress below). pip caches the wheel, so later installs take seconds."
-  # pip hides a build's output unless verbose; keep only cmake's progress lines so the wait is visible.
+  # pip hides a build's output unless verbose; build_progress.sh turns the verbose output into a
+  # line per percent of the compilation, so the wait is visible.
   set +o pipefail
-  "${pip[@]}" install -v 'llama-cpp-python>=0.3.7' 2>&1 \
-    | grep --line-buffered -E '^\s*\[ *[0-9]+%\]|^Successfully|^ERROR|error:' | sed -u 's/^ */  /'
+  "${pip[@]}" install -v 'llama-cpp-python>=0.3.7' 2>&1 | bash scripts/build_progress.sh
   status=${PIPESTATUS[0]}
   set -o pipefail
   [ "$status" = 0 ] || { echo "Installing llama-cpp-python failed (see above)." >&2; exit "$status"; }

@@ -105,9 +105,10 @@ def test_python_app_py_serves_the_studio(tmp_path):
         **os.environ,
         "STUDIO_DATA_DIR": str(tmp_path / "data"),
         "STUDIO_ENGINES": json.dumps({"*": "echo"}),
+        "STUDIO_ALLOWED_HOSTS": "other.lan",
     }
     process = subprocess.Popen(
-        [sys.executable, str(APP_PY), "--port", str(port), "--demo"],
+        [sys.executable, str(APP_PY), "--port", str(port), "--demo", "--allow-host", "studio.lan"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -128,6 +129,9 @@ def test_python_app_py_serves_the_studio(tmp_path):
             and "answering" in status
             and status.endswith("read-only demo")
         )
+        # The names given with --allow-host and STUDIO_ALLOWED_HOSTS are answered; any other is refused.
+        for host, expected in (("studio.lan", 200), ("other.lan", 200), ("attacker.example", 403)):
+            assert httpx.get(f"{url}config", headers={"Host": host}, timeout=30).status_code == expected, host
         key = (tmp_path / "data" / "api_key").read_text().strip()
         assert key and key not in httpx.get(url, timeout=30).text and key not in status
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
@@ -16,6 +17,7 @@ from ui.context import (
     StudioContext,
     open_request,
 )
+from ui.hosts import host_check
 from ui.marketplace_tab import build_marketplace_tab, try_request
 from ui.playground import build_playground_tab
 from ui.status import build_status, wire_status
@@ -122,9 +124,12 @@ def launch_kwargs(
     share: bool = False,
     auth: tuple[str, str] | None = None,
     quiet: bool = False,
+    allowed_hosts: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Everything launch() is given, in one place, so app.py and the tests launch the studio identically."""
     return {
+        # Answer only to the names the studio is served as (ui/hosts.py: DNS rebinding).
+        "app_kwargs": {"middleware": [host_check(host, allowed_hosts)]},
         "server_name": host,
         "server_port": port,
         "share": share,

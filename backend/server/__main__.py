@@ -10,6 +10,7 @@ import uvicorn
 
 from backend.server.app import PREFIX, create_app
 from backend.server.embedded import bind_socket, url_host
+from backend.server.logs import log_config
 from backend.server.store import KEY_FILE
 from backend.settings import Settings
 
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"API key:        {app.state.api_key}")
     print("Press Ctrl+C to stop.", flush=True)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it shut down on
-        uvicorn.Server(uvicorn.Config(app, log_level="info")).run(sockets=[sock])
+        uvicorn.Server(uvicorn.Config(app, log_level="info", log_config=log_config())).run(sockets=[sock])
     print("Stopped.")
 
 

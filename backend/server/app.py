@@ -14,24 +14,44 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
+from starlette.types import Scope
 
-from backend.errors import redact
-from backend.schemas import Assistant, Balance, Deleted
+from backend.errors import quantity, redact
+from backend.schemas import Assistant, Balance, Deleted, Generation, MarketplaceItem, ModelInfo, Page
 from backend.server.auth import ApiError, Gate, error_response
 from backend.server.catalog import MODELS, Marketplace
 from backend.server.engines import EngineRouter, build_engines
 from backend.server.engines.base import EngineRequest, EngineUnavailable
+from backend.server.openapi import (
+    AssistantChanges,
+    CategoryCount,
+    GenerateBody,
+    Health,
+    NewAssistant,
+    ServerInfo,
+    described,
+    install,
+)
 from backend.server.ratelimit import RateLimiter
 from backend.server.sse import KEEPALIVE_SECONDS, GenerationResponse, Job
 from backend.server.store import Store
-from backend.server.validation import check_assistant, check_generate, invalid, read_object, unknown_model
+from backend.server.unexpected import CatchUnexpected, unexpected_response
+from backend.server.validation import (
+    PAGE_MAX,
+    check_assistant,
+    check_generate,
+    invalid,
+    read_object,
+    unknown_model,
+)
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/api/v2"
 _QUERY_MESSAGES = {
-    "page": "Page must be a whole number from 1.",
+    "page": f"Page must be a whole number from 1 to {PAGE_MAX}.",
     "limit": "Limit must be a whole number from 1 to 100.",
 }
 _STATUS_CODES = {400: "bad_request", 401: "not_authenticated", 403: "insufficient_plan", 404: "not_found"}
@@ -45,13 +65,29 @@ async def _on_api_error(request: Request, exc: Exception) -> Response:
     return exc.response()
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(app: Any, scope: Scope) -> list[str]:
+    """Every method some route answers at this path (Starlette's 405 names only the first route's)."""
+    allowed = {"OPTIONS"}
+    for method in _METHODS:
+        probe = {**scope, "method": method}
+        if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
+            allowed.add(method)
+    return sorted(allowed)
+
+
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     where = redact(f"{request.method} {request.url.path}")
     if exc.status_code == 404:
         return error_response(404, "not_found", f"Nothing here: {where}.")
     if exc.status_code == 405:
-        return error_response(405, "method_not_allowed", f"Method not allowed: {where}.", headers=exc.headers)
+        allow = {"Allow": ", ".join(allowed_methods(request.app, request.scope))}
+        if request.method == "OPTIONS":  # the path exists: OPTIONS answers with what it allows
+            return Response(status_code=204, headers=allow)
+        return error_response(405, "method_not_allowed", f"Method not allowed: {where}.", headers=allow)
     code = _STATUS_CODES.get(exc.status_code, "bad_request" if exc.status_code < 500 else "provider_error")
     return error_response(exc.status_code, code, redact(str(exc.detail)), headers=exc.headers)
 
@@ -71,8 +107,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    # The last resort, for a failure in the gate itself; everything inside it is CatchUnexpected's.
     log.error("Unexpected failure answering %s %s", request.method, redact(request.url.path), exc_info=exc)
-    return error_response(500, "provider_error", "The server failed unexpectedly; nothing was charged.")
+    return unexpected_response()
 
 
 # --- The app --------------------------------------------------------------------------------------------
@@ -118,10 +155,12 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(CatchUnexpected)  # inside the gate, so its 500s carry the rate-limit headers
     app.add_middleware(
         Gate, store=store, limiter=limiter, plan=settings.local_plan, generate_path=f"{PREFIX}/generate"
     )
     app.include_router(_routes(store, router, market, keepalive))
+    install(app)
     return app
 
 
@@ -149,40 +188,42 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace, keepalive:
             raise ApiError(404, "not_found", f"No assistant with id {assistant_id!r}.", {"id": assistant_id})
         return row
 
-    @api.get("/health")
+    @api.get("/health", **described(Health))
     async def health() -> Response:
         return JSONResponse({"status": "ok"})
 
     # The marketplace routes come before /assistants/{assistant_id}, which would otherwise capture them.
-    @api.get("/assistants/marketplace")
+    @api.get("/assistants/marketplace", **described(Page[MarketplaceItem], 422))
     async def marketplace(
         category: str | None = None,
         q: str | None = None,
-        page: int = Query(1, ge=1),
+        page: int = Query(1, ge=1, le=PAGE_MAX),
         limit: int = Query(20, ge=1, le=100),
     ) -> Response:
         return JSONResponse(market.search(category=category, q=q, page=page, limit=limit))
 
-    @api.get("/assistants/marketplace/categories")
+    @api.get("/assistants/marketplace/categories", **described(list[CategoryCount]))
     async def marketplace_categories() -> Response:
         return JSONResponse(market.categories())
 
-    @api.post("/assistants")
+    @api.post("/assistants", **described(Assistant, 400, 422, body=NewAssistant))
     async def create_assistant(request: Request) -> Response:
         fields = check_assistant(await read_object(request), partial=False)
         row = await run_in_threadpool(store.create_assistant, fields)
         return JSONResponse(_assistant(row))
 
-    @api.get("/assistants")
-    async def list_assistants(page: int = Query(1, ge=1), limit: int = Query(20, ge=1, le=100)) -> Response:
+    @api.get("/assistants", **described(Page[Assistant], 422))
+    async def list_assistants(
+        page: int = Query(1, ge=1, le=PAGE_MAX), limit: int = Query(20, ge=1, le=100)
+    ) -> Response:
         rows, total = await run_in_threadpool(lambda: store.list_assistants(page=page, limit=limit))
         return JSONResponse(_page([_assistant(r) for r in rows], total, page, limit))
 
-    @api.get("/assistants/{assistant_id}")
+    @api.get("/assistants/{assistant_id}", **described(Assistant, 404))
     async def get_assistant(assistant_id: str) -> Response:
         return JSONResponse(_assistant(await find(assistant_id)))
 
-    @api.put("/assistants/{assistant_id}")
+    @api.put("/assistants/{assistant_id}", **described(Assistant, 400, 404, 422, body=AssistantChanges))
     async def update_assistant(assistant_id: str, request: Request) -> Response:
         await find(assistant_id)
         changes = check_assistant(await read_object(request), partial=True)
@@ -191,17 +232,17 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace, keepalive:
             raise ApiError(404, "not_found", f"No assistant with id {assistant_id!r}.", {"id": assistant_id})
         return JSONResponse(_assistant(row))
 
-    @api.delete("/assistants/{assistant_id}")
+    @api.delete("/assistants/{assistant_id}", **described(Deleted, 404))
     async def delete_assistant(assistant_id: str) -> Response:
         if not await run_in_threadpool(store.delete_assistant, assistant_id):
             raise ApiError(404, "not_found", f"No assistant with id {assistant_id!r}.", {"id": assistant_id})
         return JSONResponse(Deleted(id=assistant_id, deleted=True).model_dump())
 
-    @api.get("/models")
+    @api.get("/models", **described(list[ModelInfo]))
     async def list_models() -> Response:
         return JSONResponse([model.model_dump() for model in MODELS.values()])
 
-    @api.get("/models/{slug}")
+    @api.get("/models/{slug}", **described(ModelInfo, 404))
     async def get_model(slug: str) -> Response:
         model = MODELS.get(slug)
         if model is None:
@@ -210,15 +251,17 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace, keepalive:
             )
         return JSONResponse(model.model_dump())
 
-    @api.get("/balance")
+    @api.get("/balance", **described(Balance))
     async def balance() -> Response:
         return JSONResponse(Balance(**await run_in_threadpool(store.balance)).model_dump())
 
-    @api.get("/engines")
+    @api.get("/engines", **described(ServerInfo))
     async def describe_engines() -> Response:
         return JSONResponse(await run_in_threadpool(engines.describe))
 
-    @api.post("/generate")
+    @api.post(
+        "/generate", **described(Generation, 400, 402, 404, 422, 429, 503, body=GenerateBody, stream=True)
+    )
     async def generate(request: Request) -> Response:
         ask = check_generate(await read_object(request))
         assistant = await find(ask["assistant_id"]) if ask.get("assistant_id") else None
@@ -258,7 +301,7 @@ def _routes(store: Store, engines: EngineRouter, market: Marketplace, keepalive:
             raise ApiError(
                 402,
                 "insufficient_tokens",
-                f"{model.slug} costs {model.token_cost} tokens per request; the balance is {have}.",
+                f"{model.slug} costs {quantity(model.token_cost, 'token')} per request; the balance is {have}.",
                 {"required": model.token_cost, "balance": have},
             )
         return GenerationResponse(job, stream=bool(ask.get("stream")), keepalive=keepalive)

@@ -13,7 +13,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.errors import redact
+from backend.errors import quantity, redact
 from backend.schemas import ErrorBody
 from backend.server.ratelimit import RateLimiter
 from backend.server.store import Store
@@ -128,19 +128,25 @@ class Gate:
                 403,
                 "insufficient_plan",
                 f"API access needs the VIP or Elite plan; this account is on {self.plan}.",
-                {"plan": self.plan, "required": sorted(API_PLANS)},
+                # Which of this server's settings decides it, so that a client can say what to change.
+                {"plan": self.plan, "required": sorted(API_PLANS), "setting": "STUDIO_LOCAL_PLAN"},
             )
         path = scope["path"].rstrip("/")
         if scope["method"] == "POST" and path == self.generate_path:
             refused = self.limiter.hit(caller)
             if refused is not None:
                 limit = self.limiter.limit_hour if refused.window == "hour" else self.limiter.limit_day
+                # When to try again is in retry_after and Retry-After, for the client to word once.
                 return error_response(
                     429,
                     "rate_limit_exceeded",
-                    f"Rate limit reached: {limit} requests per {refused.window} on the {self.plan} plan. "
-                    f"Try again in {refused.retry_after} seconds.",
-                    {"window": refused.window, "retry_after": refused.retry_after},
+                    f"Rate limit reached: {quantity(limit or 0, 'request')} per {refused.window} "
+                    f"on the {self.plan} plan.",
+                    {
+                        "window": refused.window,
+                        "retry_after": refused.retry_after,
+                        "setting": f"STUDIO_LOCAL_RATE_LIMIT_{refused.window.upper()}",
+                    },
                     headers={"Retry-After": str(refused.retry_after)},
                     retry_after=refused.retry_after,
                     plan=self.plan,

@@ -2,9 +2,13 @@
 
 The cost is reserved before the answer starts (`Job.reserve`, in the same transaction as a 'pending'
 row of the generation) and given back by `Job.settle` unless the generation completed: on an engine
-failure, and when the caller leaves before the end (the stop button, a closed tab). If the process dies
-in between, the row stays 'pending' and the next start gives the cost back. Leaving also cancels the
-engine request at once, so the model is freed.
+failure, and when the caller leaves before the end (the stop button, a closed tab). The refund reads only
+the generation's id, never what was asked or answered; one the database refuses is retried before the
+balance is next read or charged, and if the process dies first, the row is still 'pending' and the next
+start gives the cost back. Leaving also cancels the engine request at once, so the model is freed.
+
+An engine's words are made valid text (`scalar_text`) as they arrive, so what is streamed, stored and
+answered is the same, whatever an upstream server sent.
 
 Once a stream's headers are out, while it waits for the engine's next event (queued behind another
 request, a slow word), an SSE comment goes out every `keepalive` seconds so that no client or proxy times
@@ -47,6 +51,7 @@ from backend.server.engines.base import (
     Waiting,
 )
 from backend.server.store import Store, new_id
+from backend.server.validation import scalar_text
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +150,12 @@ class Job:
             self.balance_remaining = self.store.complete(self._row(self.cost))
             self._settled = True
 
+    def add(self, text: str) -> str:
+        """Keep a piece of the answer, made valid text; the piece as kept."""
+        piece = scalar_text(text)
+        self.pieces.append(piece)
+        return piece
+
     def settle(self) -> None:
         """Unless it completed: stop the engine, give the cost back and keep the failed attempt."""
         with self._lock:
@@ -154,7 +165,9 @@ class Job:
             self.request.cancel()
             if self._reserved:
                 status = "failed" if self.failed else "cancelled"
-                self.balance_remaining = self.store.refund(self.cost, self._row(0), status)
+                self.balance_remaining = self.store.refund(self.id, status)
+                if self.pieces:
+                    self.store.keep_partial(self.id, self.content)
 
 
 class _Feed:
@@ -261,7 +274,7 @@ class GenerationResponse(Response):
                 if event is None:
                     raise EngineFailed(_STOPPED)
                 if isinstance(event, Delta):
-                    job.pieces.append(event.text)
+                    job.add(event.text)
                 elif isinstance(event, Finished):
                     await anyio.to_thread.run_sync(job.complete, event)
                     break
@@ -300,8 +313,7 @@ class GenerationResponse(Response):
                 if isinstance(event, Waiting):
                     await send(_sse(Queued(position=event.position)))
                 elif isinstance(event, Delta):
-                    job.pieces.append(event.text)
-                    await send(_sse(ContentDelta(delta=event.text)))
+                    await send(_sse(ContentDelta(delta=job.add(event.text))))
                 elif isinstance(event, Finished):
                     await anyio.to_thread.run_sync(job.complete, event)
                     end = GenerationEnd(

@@ -1,6 +1,7 @@
 """SQLite storage of the local server: API keys, assistants, generations and the account's balance.
 
 One connection guarded by a lock; WAL with synchronous=FULL, so a write is on disk once it is acknowledged.
+The database and its -wal/-shm files are readable by their owner only: they hold every generation.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -20,6 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from backend.schemas import utc_now
+
+log = logging.getLogger(__name__)
 
 KEY_FILE = "api_key"
 DB_FILE = "studio.db"
@@ -93,6 +97,14 @@ _UPSERT_GENERATION = (
 )
 
 
+def _private(path: Path) -> None:
+    """Create `path` readable by its owner only, or make it so if it exists (SQLite gives its -wal and -shm
+    files the database file's mode, so a private database keeps them private too)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+
+
 def _generation_row(generation: dict[str, Any], status: str) -> dict[str, Any]:
     row = {"assistant_id": None, "content": "", "usage": None, **generation, "status": status}
     row["usage"] = json.dumps(row["usage"]) if row["usage"] is not None else None
@@ -102,17 +114,24 @@ def _generation_row(generation: dict[str, Any], status: str) -> dict[str, Any]:
 class Store:
     """Everything the local server keeps, in <data_dir>/studio.db."""
 
-    def __init__(self, data_dir: Path, *, initial_balance: int, plan: str) -> None:
+    def __init__(self, data_dir: Path, *, initial_balance: int, plan: str, busy_timeout: float = 5.0) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.Lock()
         self.closed = False
-        self._db = sqlite3.connect(self.data_dir / DB_FILE, check_same_thread=False, isolation_level=None)
+        #: Refunds the database refused (generation id -> status), retried before the balance is next
+        #: read or charged; if the process ends first, their rows are still 'pending' for the next start.
+        self._owed: dict[str, str] = {}
+        path = self.data_dir / DB_FILE
+        for name in (DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm"):
+            if name == DB_FILE or (self.data_dir / name).exists():
+                _private(self.data_dir / name)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._db.executescript(_SCHEMA)
             # The balance is data and survives restarts; the plan follows the settings of this start.
             self._db.execute(
@@ -125,6 +144,7 @@ class Store:
         self.recovered = self._refund_unsettled()
 
     def close(self) -> None:
+        self._settle_owed()  # a last try; what is still owed stays 'pending' for the next start
         with self._lock:
             self._db.close()
             self.closed = True
@@ -249,6 +269,7 @@ class Store:
     # --- Account ----------------------------------------------------------------------------------
 
     def balance(self) -> dict[str, Any]:
+        self._settle_owed()
         row = self._read("SELECT token_balance, plan, plan_expires_at FROM account WHERE id = 1")[0]
         return dict(row)
 
@@ -258,6 +279,7 @@ class Store:
         With `generation`, its row is kept as 'pending' in the same transaction, holding the cost: if the
         process dies before the generation is settled, the next start gives the cost back.
         """
+        self._settle_owed()
         with self._transaction() as db:
             taken = db.execute(
                 "UPDATE account SET token_balance = token_balance - ? WHERE id = 1 AND token_balance >= ?",
@@ -270,13 +292,47 @@ class Store:
             left = db.execute("SELECT token_balance FROM account WHERE id = 1").fetchone()[0]
         return left if taken == 1 else None
 
-    def refund(self, cost: int, generation: dict[str, Any] | None = None, status: str = "failed") -> int:
-        """Give `cost` back, marking `generation` (if given) with `status` and nothing charged; the new balance."""
-        with self._transaction() as db:
-            db.execute("UPDATE account SET token_balance = token_balance + ? WHERE id = 1", (cost,))
-            if generation is not None:
-                db.execute(_UPSERT_GENERATION, _generation_row({**generation, "tokens_used": 0}, status))
-            return db.execute("SELECT token_balance FROM account WHERE id = 1").fetchone()[0]
+    def refund(self, generation_id: str, status: str = "failed") -> int | None:
+        """Give back what the 'pending' generation holds and mark it `status`; the new balance.
+
+        It reads nothing of the generation but its id and its held cost, so no content can make it fail,
+        and it gives back once only, however often it is called. When the database refuses the write, the
+        refund is kept owed and retried before the balance is next read or charged; None then.
+        """
+        self._owed[generation_id] = status
+        return self._settle_owed()
+
+    def _settle_owed(self) -> int | None:
+        """Make the owed refunds; the balance after the last, or None while the database refuses them."""
+        left = None
+        for generation_id, status in list(self._owed.items()):
+            try:
+                with self._transaction() as db:
+                    held = db.execute(
+                        "SELECT tokens_used FROM generations WHERE id = ? AND status = 'pending'",
+                        (generation_id,),
+                    ).fetchone()
+                    if held is not None:
+                        db.execute(
+                            "UPDATE account SET token_balance = token_balance + ? WHERE id = 1", (held[0],)
+                        )
+                        db.execute(
+                            "UPDATE generations SET status = ?, tokens_used = 0 WHERE id = ?",
+                            (status, generation_id),
+                        )
+                    left = db.execute("SELECT token_balance FROM account WHERE id = 1").fetchone()[0]
+            except sqlite3.Error:
+                log.warning("Could not give back generation %s's cost yet; retrying later.", generation_id)
+                return None
+            self._owed.pop(generation_id, None)
+        return left
+
+    def keep_partial(self, generation_id: str, content: str) -> None:
+        """Keep what a failed or cancelled generation said before it ended; best effort, after its refund."""
+        try:
+            self._write("UPDATE generations SET content = ? WHERE id = ?", (content, generation_id))
+        except (sqlite3.Error, UnicodeError):
+            log.warning("Could not keep the partial answer of generation %s.", generation_id)
 
     # --- Generations ------------------------------------------------------------------------------
 

@@ -17,8 +17,8 @@ CODES = [
     (401, "not_authenticated", {}, errors.AuthenticationError, "STUDIO_API_KEY"),
     (401, "token_expired", {}, errors.AuthenticationError, "expired"),
     (402, "insufficient_tokens", {}, errors.InsufficientTokensError, "Top up"),
-    (403, "insufficient_plan", {}, errors.PermissionDeniedError, "upgrade"),
-    (404, "not_found", {}, errors.NotFoundError, "refresh"),
+    (403, "insufficient_plan", {}, errors.PermissionDeniedError, "Upgrade your plan"),
+    (404, "not_found", {}, errors.NotFoundError, "list them again"),
     (422, "validation_error", {"details": {"name": "must not be empty"}}, errors.ValidationError, "name"),
     (429, "rate_limit_exceeded", {"retry_after": 120, "plan": "VIP"}, errors.RateLimitError, "120 seconds"),
     (500, "provider_error", {}, errors.ProviderError, "nothing was charged"),
@@ -101,9 +101,9 @@ def test_a_404_that_is_not_the_apis_points_at_the_base_url(answer, described):
     )
 
 
-def test_the_apis_own_404_still_suggests_a_refresh():
+def test_the_apis_own_404_still_suggests_listing_again():
     error = _raise_for(404, json={"error": "not_found", "message": "No assistant with id 'asst_1'."})
-    assert error.message == "No assistant with id 'asst_1'." and "refresh" in error.user_message
+    assert error.message == "No assistant with id 'asst_1'." and "list them again" in error.user_message
 
 
 @pytest.mark.parametrize("status", [502, 504])
@@ -129,3 +129,43 @@ def test_a_proxys_503_names_what_answered():
     assert isinstance(error, errors.ModelUnavailableError)
     assert error.message.startswith("api.test answered 503 with an HTML page")
     assert "retry later" in error.user_message and "another model" not in error.user_message
+
+
+@pytest.mark.parametrize(
+    ("details", "advice"),
+    [
+        ({"required": 1, "balance": 0}, "Top up your balance. Nothing was charged."),
+        ({"required": 6, "balance": 0}, "Top up your balance. Nothing was charged."),
+        ({"required": 1}, "Top up your balance. Nothing was charged."),
+        (
+            {"required": 6, "balance": 1},
+            "Top up your balance, or pick a model that costs at most 1 token. Nothing was charged.",
+        ),
+        (
+            {"required": 39, "balance": 5},
+            "Top up your balance, or pick a model that costs at most 5 tokens. Nothing was charged.",
+        ),
+        ({}, "Top up your balance, or pick a cheaper model. Nothing was charged."),
+    ],
+)
+def test_a_402_suggests_a_cheaper_model_only_when_one_could_help(details, advice):
+    error = _raise_for(402, json={"error": "insufficient_tokens", "message": "Too poor.", "details": details})
+    assert error.user_message == f"Too poor. {advice}"
+
+
+@pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 422, 429, 500, 503])
+def test_no_next_step_speaks_of_the_studios_buttons(status):
+    """The backend is used by scripts and the CLI too: the studio adds its own next step."""
+    error = _raise_for(status, json={"error": "x", "message": "Refused."})
+    for word in ("press", "button", "click", "refresh", "Retry"):
+        assert word not in error.user_message
+    for cls in (errors.StreamError, errors.StreamInterruptedError):
+        advice = cls("Cut.").user_message
+        assert advice == "Cut. Send the request again."
+
+
+@pytest.mark.parametrize(
+    ("count", "words"), [(1, "1 token"), (2, "2 tokens"), (0, "0 tokens"), (1.0, "1 token")]
+)
+def test_quantities_agree_with_their_count(count, words):
+    assert errors.quantity(count, "token") == words

@@ -36,7 +36,12 @@ async def test_rate_limit_from_the_real_server_shows_the_wait(tmp_path, kind):
                 await client.generate(HI, model="gpt-5-nano")
     error = caught.value
     assert error.retry_after is not None and error.retry_after > 20
-    assert f"in {error.retry_after:.0f} seconds" in error.user_message
+    # Each thing said once: what was reached, then when to try again and what else to do.
+    assert error.user_message == (
+        "Rate limit reached: 1 request per hour on the Elite plan. "
+        f"Try again in {error.retry_after:.0f} seconds, or raise STUDIO_LOCAL_RATE_LIMIT_HOUR "
+        "and restart the local server."
+    )
     assert server.api_key not in error.user_message
     assert sleeps == []  # longer than retry_max_wait: the person decides, nothing waits
 
@@ -47,7 +52,10 @@ async def test_a_low_balance_is_insufficient_tokens_and_nothing_is_charged(tmp_p
             with pytest.raises(errors.InsufficientTokensError) as caught:
                 await client.generate(HI, model="gpt-5-nano")
             assert (await client.balance()).token_balance == 0
-    assert "Top up" in caught.value.user_message
+    # gpt-5-nano is already among the cheapest: only a top-up helps.
+    assert caught.value.user_message == (
+        "gpt-5-nano costs 1 token per request; the balance is 0. Top up your balance. Nothing was charged."
+    )
 
 
 async def test_a_plan_without_api_access_is_permission_denied(tmp_path, kind):
@@ -55,7 +63,11 @@ async def test_a_plan_without_api_access_is_permission_denied(tmp_path, kind):
         async with either_client(kind, server.base_url, server.api_key) as client:
             with pytest.raises(errors.PermissionDeniedError) as caught:
                 await client.assistants.list()
-    assert "upgrade" in caught.value.user_message
+    # On the local server, its own setting is the way out; it never suggests the local server itself.
+    assert caught.value.user_message == (
+        "API access needs the VIP or Elite plan; this account is on Pro. "
+        "Set STUDIO_LOCAL_PLAN to VIP or Elite and restart the local server."
+    )
 
 
 async def test_an_engine_that_cannot_run_is_model_unavailable_after_retries(tmp_path, kind):

@@ -121,3 +121,32 @@ def test_the_embedded_server_leaves_the_hosts_logging_alone(tmp_path):
         assert marker in uvicorn_log.handlers  # uvicorn's own dictConfig would have replaced it
     finally:
         uvicorn_log.removeHandler(marker)
+
+
+def test_the_access_log_never_carries_a_key(tmp_path):
+    """A caller may put a key where it does not belong; the log shows it blanked, however it was spelt."""
+    data = tmp_path / "data"
+    process = start_server(data, "--print-key")
+    try:
+        lines = [process.stdout.readline() for _ in range(4)]
+        url = re.search(r"(http://127\.0\.0\.1:\d+/api/v2)", lines[0]).group(1)
+        key = lines[2].split(":", 1)[1].strip()
+        encoded = "".join(f"%{ord(c):02X}" for c in key)  # every character percent-encoded
+        with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=5) as http:
+            for _ in range(200):
+                try:
+                    http.get(f"{url}/health")
+                    break
+                except httpx.ConnectError:
+                    assert process.poll() is None
+            assert http.get(f"{url}/assistants/{key}").status_code == 404
+            assert http.get(f"{url}/assistants/{encoded}").status_code == 404
+            assert http.get(f"{url}/assistants?api_key={key}").status_code == 200
+            assert http.get(f"{url}/assistants?api_key={encoded}&x=1").status_code == 200
+            assert httpx.get(f"{url}/balance?key={key[:20]}%{ord(key[20]):02x}{key[21:]}").status_code == 401
+    finally:
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=30)[0]
+    log = output  # everything after the four lines of the start, which printed the key on purpose
+    assert key not in log and encoded not in log and key[4:] not in log and key[25:] not in log
+    assert log.count("nb_***") >= 5 and "GET /api/v2/health" in log

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -51,12 +53,12 @@ def test_the_database_is_wal_with_the_schema(local_server, server_settings):
 def test_reserving_is_atomic_under_contention(tmp_path):
     store = Store(tmp_path, initial_balance=10, plan="Elite")
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda _: store.reserve(3), range(8)))
+        results = list(pool.map(lambda i: store.reserve(3, _generation(f"gen_{i}")), range(8)))
     granted = [r for r in results if r is not None]
     assert len(granted) == 3 and sorted(granted) == [1, 4, 7]
     assert store.balance()["token_balance"] == 1
-    store.refund(3)
-    assert store.balance()["token_balance"] == 4
+    refunded = next(i for i, left in enumerate(results) if left is not None)
+    assert store.refund(f"gen_{refunded}") == 4
     store.close()
 
 
@@ -107,7 +109,7 @@ def test_settled_generations_are_not_refunded_on_the_next_start(tmp_path):
     store.reserve(2, _generation("gen_done"))
     assert store.complete({**_generation("gen_done"), "content": "hi", "tokens_used": 2}) == 8
     store.reserve(3, _generation("gen_left"))
-    assert store.refund(3, _generation("gen_left"), "cancelled") == 8
+    assert store.refund("gen_left", "cancelled") == 8
     store.close()
     after = Store(tmp_path, initial_balance=10, plan="Elite")
     assert after.recovered == 0 and after.balance()["token_balance"] == 8
@@ -131,3 +133,24 @@ def test_stopping_the_server_closes_the_database(tmp_path):
         store.balance()
     with pytest.raises(ServerStartError, match="new EmbeddedServer"):
         server.start()  # a clear refusal rather than a server without its database
+
+
+def test_the_database_and_its_journal_are_private(tmp_path):
+    old = os.umask(0o022)  # the usual umask, which would leave new files readable by everyone
+    try:
+        store = Store(tmp_path / "fresh", initial_balance=10, plan="Elite")
+        store.reserve(1, _generation("gen_1"))  # a write, so the -wal and -shm files exist
+        names = [DB_FILE, f"{DB_FILE}-wal", f"{DB_FILE}-shm", "api_key"]
+        store.default_key()
+        assert {
+            name: stat.S_IMODE((tmp_path / "fresh" / name).stat().st_mode) for name in names
+        } == dict.fromkeys(names, 0o600)
+        store.close()
+        # A database made readable by an older version is made private when it is opened again.
+        (tmp_path / "fresh" / DB_FILE).chmod(0o644)
+        again = Store(tmp_path / "fresh", initial_balance=10, plan="Elite")
+        again.reserve(1, _generation("gen_2"))
+        assert all(stat.S_IMODE((tmp_path / "fresh" / n).stat().st_mode) == 0o600 for n in names[:3])
+        again.close()
+    finally:
+        os.umask(old)

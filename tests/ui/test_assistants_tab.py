@@ -88,7 +88,7 @@ async def test_update_get_and_delete(studio_ctx):
     assert deleted.assistant_id == "" and deleted.name == ""
     assert (await tab.list_assistants(studio_ctx, "")).table.empty
     again = await tab.delete_assistant(studio_ctx, assistant_id)
-    assert again.notice.startswith("Not deleted:") and "refresh the list" in again.notice
+    assert again.notice.startswith("Not deleted:") and "list them again" in again.notice
 
 
 async def test_nothing_selected_is_explained(studio_ctx):

@@ -127,7 +127,7 @@ async def test_opening_an_unknown_assistant_keeps_the_conversation(studio_ctx):
     conversation, catalog = ChatSession(), await ph.refresh(studio_ctx)
     await say(studio_ctx, conversation, catalog, "keep me")
     opened = await ph.open_assistant(studio_ctx, conversation, catalog, "mine:asst_missing")
-    assert "refresh the list" in opened.error
+    assert "list them again" in opened.error
     assert [t.user for t in conversation.turns] == ["keep me"]
     bogus = await ph.open_assistant(studio_ctx, conversation, catalog, "nonsense")
     assert "choose one from the list" in bogus.error
