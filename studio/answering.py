@@ -106,7 +106,8 @@ async def stream_answer(
     except Exception as err:  # any failure: the question stays, marked unanswered
         outcome.error = err
         if turn.status != "stopped":  # the person stopped it first; what broke afterwards is no news to them
-            conversation.fail(turn, describe_error(err), partial=getattr(err, "partial", "") or turn.answer)
+            error = describe_error(err, retry_offered=True)
+            conversation.fail(turn, error, partial=getattr(err, "partial", "") or turn.answer)
     finally:
         turn.halt(measured())  # a no-op unless the answer ended early: cancelled, closed or stopped
         if log is not None and log_context is not None:

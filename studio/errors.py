@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from backend.errors import AssistantsError, redact
+from backend.errors import AssistantsError, StreamError, redact
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,15 @@ class ReadOnlyError(StudioError):
         return "This is a read-only demo: creating, changing and deleting assistants is turned off."
 
 
-def describe_error(err: BaseException) -> str:
-    """A message that names the cause and the next step; never a traceback, never the API key."""
+def describe_error(err: BaseException, *, retry_offered: bool = False) -> str:
+    """A message that names the cause and the next step; never a traceback, never the API key.
+
+    `retry_offered`: the page offers its own Retry, so an error whose only advice is to send the request
+    again is told without that advice (the page says "Press Retry" once, not twice).
+    """
     if isinstance(err, AssistantsError):
+        if retry_offered and isinstance(err, StreamError):
+            return err.message
         return err.user_message
     if isinstance(err, StudioError):
         return redact(str(err))

@@ -41,7 +41,7 @@ WAIT_MS = 30_000  # the longest any expectation waits for the page: an upper bou
 LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-STATS = re.compile(r"gpt-5-nano · \d+ tokens? · ")  # the line under an answer once it has ended
+STATS = re.compile(r"gpt-5-nano · (answered by \w+ · )?\d+ tokens? · ")  # under an answer once it has ended
 
 
 # --- Fixtures ------------------------------------------------------------------------------------------

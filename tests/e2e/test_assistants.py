@@ -57,13 +57,15 @@ def test_create_find_edit_and_delete_an_assistant(page, studio):
     description = panel.get_by_role("textbox", name="Description")
     description.fill("A patient tutor for algebra and geometry")
     panel.get_by_role("button", name="Save changes").click()
-    expect(panel.get_by_text("Saved “Math Tutor”.")).to_be_visible()
+    expect(panel.get_by_text("Saved “Math Tutor”. Recorded as version 2.")).to_be_visible()
     expect(table.get_by_role("gridcell", name="A patient tutor for algebra and geometry")).to_be_visible()
 
     panel.get_by_role("button", name="Delete…").click()
-    expect(panel.get_by_text("Delete “Math Tutor” for good? This cannot be undone.")).to_be_visible()
+    expect(
+        panel.get_by_text("Delete “Math Tutor”? It leaves the server; the studio keeps its history")
+    ).to_be_visible()
     panel.get_by_role("button", name="Confirm delete").click()
-    expect(panel.get_by_text("Deleted “Math Tutor”.")).to_be_visible()
+    expect(panel.get_by_text("Deleted “Math Tutor”. Its history is kept")).to_be_visible()
     expect(panel.get_by_role("button", name="Confirm delete")).to_be_hidden()
     expect(panel.get_by_role("textbox", name="Name")).to_have_value("")
     expect(panel.get_by_text("No assistants match “algebra”. Clear the search to see all 2.")).to_be_visible()

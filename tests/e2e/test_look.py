@@ -140,6 +140,8 @@ def test_keyboard_order_follows_the_page(page):
     page.keyboard.press("Tab")
     expect(panel.get_by_role("textbox", name="Description")).to_be_focused()
     page.keyboard.press("Tab")
+    expect(panel.get_by_role("textbox", name="Note for this version (optional)")).to_be_focused()
+    page.keyboard.press("Tab")
     expect(panel.get_by_role("button", name="New assistant")).to_be_focused()
     page.keyboard.press("Tab")
     expect(panel.get_by_role("button", name="Create assistant")).to_be_focused()

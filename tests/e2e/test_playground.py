@@ -33,7 +33,7 @@ def server_settings(tmp_path):
 
 def test_chat_stream_stop_regenerate_undo_and_export(page):
     panel = go_to_tab(page, "Playground")
-    expect(panel.get_by_text("Say hello, or pick an assistant above first.")).to_be_visible()
+    expect(panel.get_by_text("Say hello, or pick an assistant first.")).to_be_visible()
     box = panel.get_by_role("textbox", name="Message")
     chat = panel.get_by_role("log")
 

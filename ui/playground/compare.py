@@ -17,7 +17,7 @@ from studio.compare import MAX_COLUMNS, ColumnSpec, CompareColumn, CompareSessio
 from studio.conversation import AssistantProfile, ChatInputError, ChatSession, Turn
 from studio.errors import describe_error
 from studio.variables import VariableError
-from ui.context import StudioContext
+from ui.context import StudioContext, require_editable
 from ui.playground.chat import open_assistant, open_version, refresh
 
 
@@ -240,6 +240,7 @@ async def _stream(
 async def prefer(ctx: StudioContext, compare: CompareSession, index: int) -> str:
     """Record that column `index` gave the best answer, against the version it ran; returns a notice."""
     try:
+        require_editable(ctx)
         column = compare.column(int(index))
         turns = column.conversation.turns
         if not turns or turns[-1].status != "done":

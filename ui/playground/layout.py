@@ -178,7 +178,7 @@ def build_settings() -> Settings:
         with gr.Row():
             reopen = gr.Button("Open", size="sm", elem_id="playground-reopen")
             reopen_anyway = gr.Button("Continue it here", size="sm", visible=False, variant="primary")
-            forget = gr.Button("Delete", size="sm", variant="stop", elem_id="playground-forget")
+            forget = gr.Button("Remove from the list", size="sm", variant="stop", elem_id="playground-forget")
         recent_notice = gr.Markdown("", label="Recent conversations notice")
     return Settings(
         picker, refresh, version, summary, instructions, save_note, save_row, save, reset, saved_note, boxes,
@@ -217,7 +217,7 @@ def build_chat() -> ChatPanel:
         with gr.Row(equal_height=True, elem_classes="wb-actions"):
             cost = gr.Markdown("", label="Cost and balance", elem_id="playground-cost", scale=3)
             regenerate = gr.Button(
-                "Regenerate", size="sm", scale=0, min_width=110, elem_id="playground-regenerate"
+                "Regenerate last answer", size="sm", scale=0, min_width=170, elem_id="playground-regenerate"
             )
             undo = gr.Button("Undo last turn", size="sm", scale=0, min_width=130, elem_id="playground-undo")
             clear = gr.Button("Clear chat", size="sm", scale=0, min_width=100, elem_id="playground-clear")
@@ -239,7 +239,7 @@ def build_chat_tools() -> ChatTools:
     return ChatTools(edit_number, edit_text, edit, export_markdown, export_json, download)
 
 
-def _build_column(index: int) -> CompareColumnPanel:
+def _build_column(index: int, editable: bool) -> CompareColumnPanel:
     number = index + 1
     with gr.Column(
         visible=index < 2, min_width=300, elem_classes="wb-column", elem_id=f"compare-column-{number}"
@@ -280,7 +280,11 @@ def _build_column(index: int) -> CompareColumnPanel:
                 "Regenerate", size="sm", min_width=60, elem_id=f"compare-regenerate-{number}"
             )
             prefer = gr.Button(
-                "Prefer this answer", size="sm", min_width=60, elem_id=f"compare-prefer-{number}"
+                "Prefer this answer",
+                visible=editable,
+                size="sm",
+                min_width=60,
+                elem_id=f"compare-prefer-{number}",
             )
         with gr.Row():
             continue_ = gr.Button(
@@ -295,10 +299,10 @@ def _build_column(index: int) -> CompareColumnPanel:
     )  # fmt: skip
 
 
-def build_compare() -> ComparePanel:
+def build_compare(editable: bool = True) -> ComparePanel:
     with gr.Column(visible=False, elem_id="playground-compare-panel") as group:
         with gr.Row(equal_height=False, elem_id="compare-columns"):
-            columns = [_build_column(i) for i in range(MAX_COLUMNS)]
+            columns = [_build_column(i, editable) for i in range(MAX_COLUMNS)]
         error = gr.Markdown("", visible=False, label="Compare problem", elem_classes="field-error",
                             elem_id="compare-error")  # fmt: skip
         notice = gr.Markdown("", label="Compare notice", elem_id="compare-notice")

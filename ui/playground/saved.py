@@ -72,4 +72,4 @@ def forget(session: PlaygroundSession, chat_id: str | None) -> tuple[dict, str]:
     """Delete a saved conversation from this browser; the new copy and a notice."""
     if not session.saved.remove(chat_id or ""):
         return session.saved.to_document(), "Pick a conversation in the list first."
-    return session.saved.to_document(), "Deleted from this browser."
+    return session.saved.to_document(), "Removed from this browser's list."

@@ -184,7 +184,7 @@ def build_playground_tab(ctx: StudioContext, tab: gr.Tab, blocks: gr.Blocks) -> 
             mode = gr.Radio([CHAT, COMPARE], value=CHAT, show_label=False, label="Mode", container=False,
                             elem_id="playground-mode")  # fmt: skip
             chat_panel = build_chat()
-            compare_panel = build_compare()
+            compare_panel = build_compare(editable=not ctx.demo)
 
     _wire_chat(ctx, blocks, tab, session_state, request_state, browser, settings, chat_panel, tools)
     _wire_compare(ctx, session_state, settings, chat_panel, compare_panel, mode)
