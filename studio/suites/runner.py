@@ -16,7 +16,7 @@ import math
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from backend.schemas import DEFAULT_TEMPERATURE
@@ -444,7 +444,11 @@ class SuiteRun:
 def _turn_assertions(case: Case, number: int, last: int, reference: str) -> list[Assertion]:
     """A replayed turn's checks: its own (the last turn also takes the case's), else `similar` to its
     reference answer at the default threshold."""
-    own = [a for a in case.assertions if a.turn == number or (a.turn is None and number == last)]
+    own = [
+        a if a.turn is not None else replace(a, turn=number)
+        for a in case.assertions
+        if a.turn == number or (a.turn is None and number == last)
+    ]
     if own or not reference.strip():
         return own
     literal = reference.replace("{{", "\\{{")  # the reference is text, not a template

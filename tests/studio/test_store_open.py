@@ -25,7 +25,9 @@ def test_the_sqlite_file_is_private(tmp_path):
 
 
 def test_a_store_that_cannot_open_says_why_and_never_shows_the_password(postgres):
-    closed = postgres.url("nowhere").replace(f":{postgres.port}/", ":1/").replace("postgres@", "postgres:s3cret@")
+    closed = (
+        postgres.url("nowhere").replace(f":{postgres.port}/", ":1/").replace("postgres@", "postgres:s3cret@")
+    )
     handle = StoreHandle(closed, retry_seconds=0)
     problem = handle.problem
     assert "not answering" in problem and "STUDIO_DATABASE_URL" in problem and "s3cret" not in problem

@@ -32,7 +32,12 @@ def check(kind: str, value=None, answer: str = ANSWER, threshold=None, **observe
         ("icontains", "PARIS", "pass", "(ignoring case)"),
         ("icontains", "LONDON", "fail", "does not contain “LONDON” (ignoring case)"),
         ("not-icontains", "paris", "fail", "It must not."),
-        ("contains-any", ["London", "Paris"], "pass", "contains “Paris” (one of “London”, “Paris” is enough)"),
+        (
+            "contains-any",
+            ["London", "Paris"],
+            "pass",
+            "contains “Paris” (one of “London”, “Paris” is enough)",
+        ),
         ("contains-any", "Rome, Madrid", "fail", "contains none of “Rome”, “Madrid”"),
         ("not-contains-any", ["Rome"], "pass", "contains none of “Rome”"),
         ("contains-all", ["France", "Paris"], "pass", "contains all 2"),
@@ -77,13 +82,17 @@ def test_a_catastrophic_regex_is_stopped_by_its_time_limit():
 
 def test_is_json_with_and_without_a_schema():
     assert check("is-json", answer='{"name": "Ada", "age": 36}').status == "pass"
-    bad = check("is-json", answer="Sure! {\"name\": 1}")
+    bad = check("is-json", answer='Sure! {"name": 1}')
     assert bad.status == "fail" and "is not JSON: Expecting value at line 1, column 1" in bad.reason
     assert check("not-is-json", answer="plain words").status == "pass"
     schema = {"type": "object", "required": ["name", "age"], "properties": {"age": {"type": "integer"}}}
     assert check("is-json", schema, answer='{"name": "Ada", "age": 36}').status == "pass"
     wrong = check("is-json", schema, answer='{"name": "Ada", "age": "old"}')
-    assert wrong.status == "fail" and "at $.age" in wrong.reason and "'old' is not of type 'integer'" in wrong.reason
+    assert (
+        wrong.status == "fail"
+        and "at $.age" in wrong.reason
+        and "'old' is not of type 'integer'" in wrong.reason
+    )
     lacking = check("is-json", schema, answer='{"name": "Ada"}')
     assert lacking.status == "fail" and "'age' is a required property" in lacking.reason
     as_text = check("is-json", '{"type": "array"}', answer="[1, 2]")

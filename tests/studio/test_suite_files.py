@@ -194,7 +194,9 @@ def test_yaml_and_csv_round_trip_what_each_can_hold():
 def test_ten_thousand_cases_report_progress():
     rows = "\n".join(f"question {i},contains:{i}" for i in range(10_000))
     seen = []
-    found = read_suite_file("big.csv", f"question,__expected\n{rows}\n", lambda done, total: seen.append(done))
+    found = read_suite_file(
+        "big.csv", f"question,__expected\n{rows}\n", lambda done, total: seen.append(done)
+    )
     assert len(found.cases) == 10_000 and len(seen) >= 40 and seen[-1] == 10_001  # lines read, of 10,001
     yaml_text = to_yaml(found.cases)
     steps = []

@@ -22,12 +22,16 @@ SERVER = "local:/data"
 
 
 def cases(count: int) -> list[Case]:
-    return [Case(f"case {i}", {"q": f"question {i}"}, [], [Assertion("contains", str(i))]) for i in range(count)]
+    return [
+        Case(f"case {i}", {"q": f"question {i}"}, [], [Assertion("contains", str(i))]) for i in range(count)
+    ]
 
 
 def test_suites_and_cases(store):
     suites = store.get().suites
-    made = suites.create_suite(SERVER, "asst_1", " Smoke ", prompt="Q: {{q}}", judge="gpt-5-nano", cases=cases(3))
+    made = suites.create_suite(
+        SERVER, "asst_1", " Smoke ", prompt="Q: {{q}}", judge="gpt-5-nano", cases=cases(3)
+    )
     assert (made.name, made.prompt, made.judge, made.case_count) == ("Smoke", "Q: {{q}}", "gpt-5-nano", 3)
     assert [c.description for c in made.cases] == ["case 0", "case 1", "case 2"]
     assert made.cases[1].assertions == [Assertion("contains", "1")]
@@ -133,7 +137,9 @@ def test_runs_whose_process_died_are_marked_interrupted_when_the_store_opens(sto
     suites.add_results("dead", [_result(0, 0)])
     with first.get().db.write() as db:
         db.execute(update(test_runs).where(test_runs.c.id == "dead").values(pid=_dead_pid()))
-        db.execute(update(test_runs).where(test_runs.c.id.like("other-host%")).values(host="elsewhere", pid=1))
+        db.execute(
+            update(test_runs).where(test_runs.c.id.like("other-host%")).values(host="elsewhere", pid=1)
+        )
         db.execute(update(test_runs).where(test_runs.c.id == "other-host-stale").values(heartbeat_ms=1))
     first.close()
 
