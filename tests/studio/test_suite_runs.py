@@ -218,7 +218,7 @@ async def test_replay_sends_each_turn_with_the_targets_own_answers(bench):
 
     # The second call's history holds the version's own first answer (10 words), not the reference (11).
     counts = [row["prompt_tokens"] for row in bench.log() if row["version"] == 2]
-    own = len("Answer briefly.".split()) + 2 + 10 + 2  # system, user 1, its own answer 1, user 2
+    own = 2 + 2 + 10 + 2  # words of the system text, user 1, its own answer 1, user 2
     assert own in counts and own + 1 not in counts
 
 
