@@ -306,3 +306,25 @@ def check_suite_name(name: str) -> str:
     if len(name) > NAME_LIMIT:
         raise SuiteError(f"A suite's name is at most {NAME_LIMIT} characters; this one has {len(name)}.")
     return name
+
+
+def case_from_conversation(conversation: Any, description: str = "") -> Case:
+    """A Playground conversation (studio.conversation.ChatSession) as a case to replay: its user turns, its
+    answers as the references, and its variables' values. Failed and unfinished turns are left out."""
+    messages: list[dict[str, str]] = []
+    for turn in conversation.turns:
+        if turn.status not in ("done", "stopped") or not turn.user.strip():
+            continue
+        messages += [{"role": "user", "content": turn.user}, {"role": "assistant", "content": turn.answer}]
+    if not messages:
+        raise SuiteError(
+            "The conversation has no answered message yet: chat first, then save it as a test case."
+        )
+    profile = conversation.assistant
+    version = f" (v{profile.version})" if getattr(profile, "version", None) is not None else ""
+    first = " ".join(messages[0]["content"].split())
+    title = (
+        description.strip() or f"{first[:50] + ('…' if len(first) > 50 else '')} — {profile.name}{version}"
+    )
+    values = {str(k): str(v) for k, v in (conversation.variables or {}).items()}
+    return Case(description=title, vars=values, messages=messages, replay=True)
