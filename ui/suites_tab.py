@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -526,8 +527,12 @@ def build_suites_tab(ctx: StudioContext, tab: gr.Tab) -> SuitesTab:
     registry = RunRegistry()
     editable = not ctx.demo
     with gr.Row(equal_height=True):
-        assistant = gr.Dropdown(label="Assistant", choices=[], elem_id="suites-assistant", scale=3)
-        suite = gr.Dropdown(label="Suite", choices=[], elem_id="suites-suite", scale=3)
+        assistant = gr.Dropdown(
+            label="Assistant", choices=[], allow_custom_value=True, elem_id="suites-assistant", scale=3
+        )
+        suite = gr.Dropdown(
+            label="Suite", choices=[], allow_custom_value=True, elem_id="suites-suite", scale=3
+        )
         refresh = gr.Button("Refresh", size="sm", scale=0, min_width=100)
     notice = gr.Markdown("", elem_id="suites-notice", elem_classes="notice", label="Suites notice")
     with gr.Row(equal_height=True, visible=editable):
@@ -581,8 +586,10 @@ def build_suites_tab(ctx: StudioContext, tab: gr.Tab) -> SuitesTab:
     run_id = gr.Textbox(label="Run ID", interactive=False, elem_id="suites-run-id")
     status = gr.Markdown("", elem_id="suites-status", label="Run progress")
     with gr.Row(equal_height=True):
-        runs = gr.Dropdown(label="Runs", choices=[], elem_id="suites-runs", scale=3)
-        other = gr.Dropdown(label="Compare with", choices=[], elem_id="suites-other", scale=3)
+        runs = gr.Dropdown(label="Runs", choices=[], allow_custom_value=True, elem_id="suites-runs", scale=3)
+        other = gr.Dropdown(
+            label="Compare with", choices=[], allow_custom_value=True, elem_id="suites-other", scale=3
+        )
         changed_only = gr.Checkbox(label="Changed only", scale=1)
     summary = gr.Markdown("", elem_id="suites-summary", label="Summary")
     rows = gr.State([])
@@ -596,37 +603,29 @@ def build_suites_tab(ctx: StudioContext, tab: gr.Tab) -> SuitesTab:
                                  interactive=False, wrap=True, max_height=360, elem_id="suites-compare")  # fmt: skip
     change_detail = gr.HTML("", elem_id="suites-change-detail", label="Answers compared")
 
-    # --- Wiring -------------------------------------------------------------------------------------
+    # --- Wiring: partials of the handlers (Gradio awaits a partial of a coroutine function, not a lambda) ---
     form = [name, prompt, judge, cases, notice]
     gr.on(
         [tab.select, refresh.click],
-        lambda: assistant_choices(ctx),
+        partial(assistant_choices, ctx),
         None,
         assistant,
         api_name="suites_assistants",
     )
-    assistant.change(lambda a: list_suites(ctx, a), assistant, [suite, notice], api_name="suites_list")
-    suite.change(lambda s: open_suite(ctx, s), suite, form, api_name="suite_open").then(
-        lambda s: list_runs(ctx, s), suite, [runs, other], api_visibility="private"
+    assistant.change(partial(list_suites, ctx), assistant, [suite, notice], api_name="suites_list")
+    suite.change(partial(open_suite, ctx), suite, form, api_name="suite_open").then(
+        partial(list_runs, ctx), suite, [runs, other], api_visibility="private"
     )
-    create.click(
-        lambda a, n: create_suite(ctx, a, n), [assistant, new_name], [suite, notice], api_name="suite_create"
-    )
-    save.click(
-        lambda s, n, p, j: save_suite(ctx, s, n, p, j),
-        [suite, name, prompt, judge],
-        notice,
-        api_name="suite_save",
-    )
-    delete.click(
-        lambda a, s: delete_suite(ctx, a, s), [assistant, suite], [suite, notice], api_name="suite_delete"
-    )
+    create.click(partial(create_suite, ctx), [assistant, new_name], [suite, notice], api_name="suite_create")
+    save.click(partial(save_suite, ctx), [suite, name, prompt, judge], notice, api_name="suite_save")
+    delete.click(partial(delete_suite, ctx), [assistant, suite], [suite, notice], api_name="suite_delete")
     case_form = [description, variables, messages, assertions, replay]
-    save_case_button.click(lambda s, n, d, v, m, a, r: save_case(ctx, s, n, d, v, m, a, r), [suite, number, *case_form],
-                           [cases, notice], api_name="case_save")  # fmt: skip
-    load.click(lambda s, n: load_case(ctx, s, n), [suite, number], [*case_form, notice], api_name="case_load")
+    save_case_button.click(
+        partial(save_case, ctx), [suite, number, *case_form], [cases, notice], api_name="case_save"
+    )
+    load.click(partial(load_case, ctx), [suite, number], [*case_form, notice], api_name="case_load")
     delete_case_button.click(
-        lambda s, n: delete_case(ctx, s, n), [suite, number], [cases, notice], api_name="case_delete"
+        partial(delete_case, ctx), [suite, number], [cases, notice], api_name="case_delete"
     )
 
     async def importing(
@@ -639,10 +638,10 @@ def build_suites_tab(ctx: StudioContext, tab: gr.Tab) -> SuitesTab:
 
     import_button.click(importing, [suite, upload, replace], [cases, notice], api_name="suite_import")
     export_yaml.click(
-        lambda s: export_suite(ctx, s, "yaml"), suite, [download, notice], api_name="suite_export_yaml"
+        partial(export_suite, ctx, kind="yaml"), suite, [download, notice], api_name="suite_export_yaml"
     )
     export_csv.click(
-        lambda s: export_suite(ctx, s, "csv"), suite, [download, notice], api_name="suite_export_csv"
+        partial(export_suite, ctx, kind="csv"), suite, [download, notice], api_name="suite_export_csv"
     )
 
     async def running(
@@ -659,9 +658,9 @@ def build_suites_tab(ctx: StudioContext, tab: gr.Tab) -> SuitesTab:
     run_outputs = [run_id, status, matrix, rows, summary]
     run_button.click(
         running, [suite, targets, repeats, concurrency, edited], run_outputs, api_name="suite_run"
-    ).then(lambda s, r: list_runs(ctx, s, r), [suite, run_id], [runs, other], api_visibility="private")
-    cancel.click(lambda r: cancel_run(registry, r), run_id, status, api_name="suite_cancel")
-    runs.input(lambda r: show_run(ctx, registry, r), runs, run_outputs, api_name="run_results")
+    ).then(partial(list_runs, ctx), [suite, run_id], [runs, other], api_visibility="private")
+    cancel.click(partial(cancel_run, registry), run_id, status, api_name="suite_cancel")
+    runs.input(partial(show_run, ctx, registry), runs, run_outputs, api_name="run_results")
 
     async def on_cell(r: str, shown: list[int], evt: gr.SelectData) -> str:
         row, column = (evt.index or [0, 0])[:2]
@@ -677,10 +676,11 @@ def build_suites_tab(ctx: StudioContext, tab: gr.Tab) -> SuitesTab:
         )
 
     gr.api(cell, api_name="run_cell")
-    compare_button.click(lambda a, b, c: compare(ctx, b, a, c), [runs, other, changed_only],
-                         [compare_table, compare_summary, changes], api_name="run_compare")  # fmt: skip
-    changed_only.change(lambda a, b, c: compare(ctx, b, a, c), [runs, other, changed_only],
-                        [compare_table, compare_summary, changes], api_visibility="private")  # fmt: skip
+    compared = [compare_table, compare_summary, changes]
+    compare_button.click(partial(compare, ctx), [other, runs, changed_only], compared, api_name="run_compare")
+    changed_only.change(
+        partial(compare, ctx), [other, runs, changed_only], compared, api_visibility="private"
+    )
 
     def on_change(shown: list[dict[str, Any]], evt: gr.SelectData) -> str:
         return show_change(shown, int((evt.index or [0])[0]))
