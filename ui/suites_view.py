@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from studio import pricing
 from studio.diff import word_diff
 from studio.suites.model import Case
 from studio.suites.results import CaseResult, CellChange, RunInfo, TargetSummary, cell_status
@@ -126,7 +127,7 @@ def cell_detail(results: list[CaseResult], label: str) -> str:
         return "<p>No answer here yet.</p>"
     parts = [f"<h4>{html.escape(results[0].description)} · {html.escape(label)}</h4>"]
     for result in results:
-        stats = [result.model or "", f"{result.tokens_used} tokens"]
+        stats = [result.model or "", pricing.tokens(result.tokens_used)]
         if result.latency_ms is not None:
             stats.append(f"{result.latency_ms:,.0f} ms")
         head = (
