@@ -645,14 +645,12 @@ def build_suites_tab(ctx: StudioContext, tab: gr.Tab) -> SuitesTab:
     )
 
     async def running(
-        s: Any,
-        t: str,
-        r: float,
-        c: float,
-        e: str,
+        suite_id: Any, targets: str, repeats: float, concurrency: float, instructions: str,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> Any:
-        async for shown in run_suite(ctx, registry, s, t, r, c, e, progress):
+    ) -> Any:  # fmt: skip
+        async for shown in run_suite(
+            ctx, registry, suite_id, targets, repeats, concurrency, instructions, progress
+        ):
             yield shown
 
     run_outputs = [run_id, status, matrix, rows, summary]

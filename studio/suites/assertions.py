@@ -12,6 +12,7 @@ cannot hang the studio.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -179,7 +180,8 @@ def _regex(value: Any, observed: Observed) -> Fact:
     )
 
 
-def _schema(value: Any) -> dict[str, Any] | None:
+def _schema(value: Any) -> Any:
+    """The validator of is-json's schema (None without one); an invalid schema cannot be checked."""
     if value is None or value == "":
         return None
     schema = value
@@ -193,14 +195,22 @@ def _schema(value: Any) -> dict[str, Any] | None:
     if not isinstance(schema, dict):
         raise _Unusable('The JSON Schema must be an object, e.g. {"type": "object"}.')
     try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
+        return _validator(json.dumps(schema, sort_keys=True))
     except SchemaError as err:
         raise _Unusable(f"The JSON Schema is not valid: {err.message}.") from err
-    return schema
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema_text: str) -> Any:
+    """Checking a schema against its meta-schema costs far more than using it: once per schema."""
+    schema = json.loads(schema_text)
+    kind = jsonschema.validators.validator_for(schema)
+    kind.check_schema(schema)
+    return kind(schema)
 
 
 def _is_json(value: Any, observed: Observed) -> Fact:
-    schema = _schema(value)
+    validator = _schema(value)
     try:
         data = json.loads(observed.answer)
     except json.JSONDecodeError as err:
@@ -208,9 +218,8 @@ def _is_json(value: Any, observed: Observed) -> Fact:
             f"The answer is not JSON: {err.msg} at line {err.lineno}, column {err.colno}: "
             f"{excerpt(observed.answer)}."
         )  # fmt: skip
-    if schema is None:
+    if validator is None:
         return True, "The answer is JSON.", ""
-    validator = jsonschema.validators.validator_for(schema)(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is None:
         return True, "The answer is JSON that fits the schema.", ""

@@ -29,7 +29,10 @@ def test_run_a_suite_and_read_a_failing_cells_reasons(page, studio):
         geo = api.assistants.create(name="Geography", model="gpt-5-nano", instructions="Be brief.")
     data_dir = studio.server.settings.data_dir
     store = StoreHandle(default_url(data_dir))
-    cases = [Case(f"city {i}", {"city": f"Town{i}"}, [], [Assertion("contains", f"Town{i}")]) for i in range(CASES - 1)]
+    cases = [
+        Case(f"city {i}", {"city": f"Town{i}"}, [], [Assertion("contains", f"Town{i}")])
+        for i in range(CASES - 1)
+    ]
     cases.append(Case("expects Paris", {"city": "Lyon"}, [], [Assertion("contains", "Paris")]))
     store.get().suites.create_suite(server_key("", local_data_dir=data_dir), geo.id, "Capitals",
                                     "Tell me about {{city}}", cases=cases)  # fmt: skip
@@ -48,7 +51,9 @@ def test_run_a_suite_and_read_a_failing_cells_reasons(page, studio):
     panel.get_by_role("spinbutton", name="Calls at once").fill("2")
     panel.get_by_role("button", name="Run suite").click()
     # While it runs: the progress (cases done, failures so far, time left), in the bar and the status line.
-    expect(page.get_by_text(re.compile(rf"\d+ of {CASES} done · \d+ failed · about \d+ s left")).first).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(rf"\d+ of {CASES} done · \d+ failed · about \d+ s left")).first
+    ).to_be_visible()
     status = panel.get_by_test_id("markdown").filter(has_text=re.compile(rf"{CASES} of {CASES} done"))
     expect(status.filter(has_text="finished")).to_be_visible()
 
