@@ -105,6 +105,11 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the options, open the connection, build the studio and serve it until stopped."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["test"]:  # `assistant-studio test SUITE_FILE ...`: run a test suite, for CI
+        from studio.cli import main as run_tests
+
+        return run_tests(argv[1:])
     args = parse_args(argv)
     try:
         login = login_from(args)

@@ -24,6 +24,7 @@ BENCHMARKS = {
     "sessions": "bench.bench_sessions",
     "marketplace": "bench.bench_marketplace",
     "startup": "bench.bench_startup",
+    "suites": "bench.bench_suites",
     "model": "bench.local_model",
 }
 

@@ -21,6 +21,7 @@ from ui.hosts import host_check
 from ui.marketplace_tab import build_marketplace_tab, try_request
 from ui.playground import build_playground_tab
 from ui.status import build_status, wire_status
+from ui.suites_tab import SUITES_TAB_ID, build_suites_tab
 from ui.templates_tab import Template, build_templates_tab, try_template
 from ui.theme import build_theme, load_css
 
@@ -80,6 +81,8 @@ def create_app(ctx: StudioContext) -> gr.Blocks:
                 playground = build_playground_tab(ctx, playground_tab, blocks)
             with gr.Tab("Use-Case Templates", id=TEMPLATES_TAB_ID):
                 templates = build_templates_tab(ctx, blocks)
+            with gr.Tab("Test Suites", id=SUITES_TAB_ID) as suites_tab:
+                build_suites_tab(ctx, suites_tab)
 
         # --- Wiring: the status line, and every way into the Playground --------------------------------
         wire_status(ctx, status, blocks)

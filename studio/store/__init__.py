@@ -28,6 +28,7 @@ from studio.store.database import (
 )
 from studio.store.generation_log import GenerationLog, GenerationRecord
 from studio.store.history import History
+from studio.store.suites import SuiteStore
 
 __all__ = [
     "GenerationRecord",
@@ -45,13 +46,14 @@ RETRY_SECONDS = 30.0
 
 
 class Store:
-    """The opened store: its database, the history of assistants, and the generation log."""
+    """The opened store: its database, the history of assistants, the generation log, and test suites."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.db = Database(url)
         self.history = History(self.db)
         self.log = GenerationLog(self.db)
+        self.suites = SuiteStore(self.db)
 
     def close(self) -> None:
         self.log.close()

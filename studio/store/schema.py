@@ -13,7 +13,9 @@ PostgreSQL, for the per-day buckets of the usage view.
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     Column,
     Float,
     Index,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 # Stable constraint names, so migrations can refer to them on every database.
@@ -125,4 +128,90 @@ generations = Table(
     Column("balance_after", BigInteger),
     Index("ix_generations_server_at", "server", "at_ms"),
     Index("ix_generations_lineage_at", "server", "lineage", "at_ms"),
+)
+
+# --- Test suites (revision 0002) -------------------------------------------------------------------------
+# No foreign keys: SQLite enforces them only when asked on every connection, so the code deletes a suite's
+# cases itself, and runs and their results outlive the suite (and the cases) they were made from.
+RUN_ID = 40  # a run's id, also the generation log's run_id
+
+# A suite of test cases for one assistant (its lineage), named uniquely per assistant.
+test_suites = Table(
+    "test_suites",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("server", String(SERVER), nullable=False),
+    Column("lineage", String(IDENT), nullable=False),
+    Column("assistant_id", String(IDENT), nullable=False),  # the id it runs against
+    Column("name", String(200), nullable=False),
+    Column("prompt", Text, nullable=False, server_default=""),  # the user message of cases without messages
+    Column("judge", String(IDENT + 20), nullable=False, server_default=""),  # a model slug, or assistant:<id>
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    UniqueConstraint("server", "lineage", "name", name="uq_test_suites_name"),
+)
+
+# A suite's cases, in order.
+test_cases = Table(
+    "test_cases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("suite_id", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("vars", JSON, nullable=False),  # {name: value}
+    Column("messages", JSON, nullable=False),  # [{role, content}]; [] uses the suite's prompt
+    Column("assertions", JSON, nullable=False),  # [{type, value, threshold, turn}]
+    Column("replay", Boolean, nullable=False, server_default=false()),
+    Column("created_ms", BigInteger, nullable=False),
+    Index("ix_test_cases_suite", "suite_id", "position"),
+)
+
+# A run of a suite against one or more targets; `running` until it ends, or until it is found cut short.
+test_runs = Table(
+    "test_runs",
+    metadata,
+    Column("id", String(RUN_ID), primary_key=True),
+    Column("server", String(SERVER), nullable=False),
+    Column("lineage", String(IDENT), nullable=False),
+    Column("suite_id", Integer),  # None for a run of a file (the command line)
+    Column("suite_name", Text, nullable=False, server_default=""),
+    Column("origin", String(20), nullable=False),  # studio, cli
+    Column("status", String(20), nullable=False),  # running, finished, cancelled, interrupted
+    Column("targets", JSON, nullable=False),  # [{label, version, model, instructions}]
+    Column("cases", Integer, nullable=False),
+    Column("repeats", Integer, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("host", String(255), nullable=False, server_default=""),  # who runs it, to notice it died
+    Column("pid", Integer),
+    Column("heartbeat_ms", BigInteger, nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("finished_ms", BigInteger),
+    Index("ix_test_runs_lineage", "server", "lineage", "started_ms"),
+    Index("ix_test_runs_status", "status"),
+)
+
+# One answer of a run: a case (one repeat of it) against one target, and each assertion's result.
+test_results = Table(
+    "test_results",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(RUN_ID), nullable=False),
+    Column("case_index", Integer, nullable=False),  # its place in the run
+    Column("case_id", Integer),  # the suite's case, None for a file's
+    Column("description", Text, nullable=False, server_default=""),
+    Column("target", Integer, nullable=False),
+    Column("repeat", Integer, nullable=False),
+    Column("status", String(10), nullable=False),  # pass, fail, error
+    Column("answer", Text, nullable=False, server_default=""),
+    Column("error", Text, nullable=False, server_default=""),  # why the call failed
+    Column("outcomes", JSON, nullable=False),  # [{type, status, reason, check, turn}]
+    Column("turns", JSON),  # a replay's turns: [{user, reference, answer, status, outcomes, ...}]
+    Column("model", Text, nullable=False, server_default=""),
+    Column("tokens_used", Integer, nullable=False, server_default="0"),
+    Column("judge_tokens", Integer, nullable=False, server_default="0"),
+    Column("latency_ms", Float),
+    Column("first_token_ms", Float),
+    Column("created_ms", BigInteger, nullable=False),
+    UniqueConstraint("run_id", "case_index", "target", "repeat", name="uq_test_results_cell"),
 )

@@ -15,6 +15,7 @@ from ui.context import (
     TEMPLATES_TAB_ID,
     StudioContext,
 )
+from ui.suites_tab import SUITES_TAB_ID
 from ui.templates_tab import load_templates
 
 ENDPOINTS = {
@@ -54,6 +55,7 @@ def test_title_tabs_and_labels(launched_studio):
         ("Marketplace", MARKETPLACE_TAB_ID),
         ("Playground", PLAYGROUND_TAB_ID),
         ("Use-Case Templates", TEMPLATES_TAB_ID),
+        ("Test Suites", SUITES_TAB_ID),
     ]
     unlabelled = [(c["type"], c["props"].get("elem_id")) for c in config["components"]
                   if c["type"] in LABELLED and not str(c["props"].get("label") or "").strip()]  # fmt: skip
