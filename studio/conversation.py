@@ -313,12 +313,13 @@ class ChatSession:
         return messages
 
     def request_arguments(
-        self, instructions: str, params: ChatParameters, default_model: str
+        self, instructions: str, params: ChatParameters, default_model: str, *, allow_empty: bool = False
     ) -> dict[str, Any]:
         """How to call: by assistant id while its saved instructions are used as they are, else portably.
 
         Instructions with `{{variables}}` are filled in here (the API cannot) and sent as system text with
         the assistant's model; raises VariableError, naming what to fill in, before anything is sent.
+        `allow_empty`: a variable set to "" is filled with nothing (a test case's choice), not refused.
         """
         assistant = self.assistant
         text = assistant.effective_instructions(instructions)
@@ -339,7 +340,7 @@ class ChatSession:
             return args
         # A model and system text work for any assistant on the real service too, saved or not.
         args["model"] = params.model or assistant.model or default_model
-        system = variables.render(text, self.variables) if fill else text
+        system = variables.render(text, self.variables, allow_empty=allow_empty) if fill else text
         if system.strip():
             args["system"] = system
         return args

@@ -78,29 +78,10 @@ class Target:
         return self.params.model or self.profile.model
 
     def arguments(self, values: dict[str, str]) -> dict[str, Any]:
-        """The call's arguments: by assistant id while its saved instructions are used as they are, else the
-        instructions (filled with the case's variables, empty values allowed) as system text with a model."""
-        profile, params = self.profile, self.params
-        text = profile.effective_instructions(self.instructions)
-        args: dict[str, Any] = {"temperature": params.temperature}
-        if params.max_tokens:
-            args["max_tokens"] = params.max_tokens
-        fill = variables.has_placeholders(text)
-        if (
-            profile.live
-            and profile.assistant_id
-            and not profile.instructions_edited(self.instructions)
-            and not fill
-        ):
-            args["assistant_id"] = profile.assistant_id
-            if params.model:
-                args["model"] = params.model
-            return args
-        args["model"] = self.model
-        system = variables.render(text, values, allow_empty=True) if fill else text
-        if system.strip():
-            args["system"] = system
-        return args
+        """The call's arguments, built as the Playground builds them, with the case's variables (empty
+        values allowed)."""
+        chat = ChatSession(assistant=self.profile, variables=dict(values))
+        return chat.request_arguments(self.instructions, self.params, self.model, allow_empty=True)
 
     def describe(self) -> dict[str, Any]:
         """What the run records about the target."""

@@ -193,3 +193,18 @@ def test_the_status_after_a_stream_comes_from_its_last_view():
     assert (
         len(pg.render_view(session, failed)) == 6
     )  # one-shot actions (Stop, Undo, Clear) set all six outputs
+
+
+def test_a_conversation_is_saved_as_a_test_case_to_replay(launched_studio, local_server):
+    from backend.client import AssistantsClient
+
+    with AssistantsClient(base_url=local_server.base_url, api_key=local_server.api_key) as api:
+        tutor = api.assistants.create(name="Tutor", model="gpt-5-nano", instructions="Teach kindly.")
+    client = Client(launched_studio, verbose=False)
+    client.predict(f"mine:{tutor.id}", api_name="/open_assistant")
+    send(client, "What is a noun?")
+    send(client, "And a verb?")
+    notice = client.predict("Regression", "two questions", api_name="/save_as_test_case")
+    assert "Regression" in notice and "2" in notice, notice
+    suites = client.predict(tutor.id, api_name="/suites_list")
+    assert "Regression" in json.dumps(suites)

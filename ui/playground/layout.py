@@ -75,6 +75,10 @@ class ChatTools:
     export_markdown: gr.Button
     export_json: gr.Button
     download: gr.File
+    case_suite: gr.Textbox
+    case_description: gr.Textbox
+    save_case: gr.Button
+    case_notice: gr.Markdown
 
 
 @dataclass
@@ -224,7 +228,7 @@ def build_chat() -> ChatPanel:
     return ChatPanel(group, chatbot, error, retry, message, send, stop, cost, regenerate, undo, clear)
 
 
-def build_chat_tools() -> ChatTools:
+def build_chat_tools(editable: bool = True) -> ChatTools:
     with gr.Accordion("Edit a sent message", open=False):
         edit_number = gr.Number(
             label="Message number", info="1 is the first message you sent", precision=0, minimum=0, value=None
@@ -236,7 +240,22 @@ def build_chat_tools() -> ChatTools:
             export_markdown = gr.Button("Export as Markdown", size="sm")
             export_json = gr.Button("Export as JSON", size="sm")
         download = gr.File(label="Conversation file", interactive=False, elem_id="playground-download")
-    return ChatTools(edit_number, edit_text, edit, export_markdown, export_json, download)
+    with gr.Accordion("Save as a test case", open=False, visible=editable, elem_id="playground-save-case"):
+        case_suite = gr.Textbox(
+            value="Conversations", label="Test suite", info="Of this assistant; made if it does not exist",
+            elem_id="playground-case-suite",
+        )  # fmt: skip
+        case_description = gr.Textbox(
+            value="", label="Description (optional)", elem_id="playground-case-description"
+        )
+        save_case = gr.Button(
+            "Save the conversation as a test case", size="sm", elem_id="playground-save-case-button"
+        )
+        case_notice = gr.Markdown("", label="Test case notice", elem_classes="notice")
+    return ChatTools(
+        edit_number, edit_text, edit, export_markdown, export_json, download, case_suite, case_description,
+        save_case, case_notice,
+    )  # fmt: skip
 
 
 def _build_column(index: int, editable: bool) -> CompareColumnPanel:

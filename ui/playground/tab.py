@@ -37,6 +37,7 @@ from ui.playground.layout import (
     error_box,
 )
 from ui.playground.session import MAX_VARIABLES, PlaygroundSession
+from ui.suites_tab import save_conversation_as_case
 from ui.theme import escape_md
 
 CHAT, COMPARE = "Chat", "Compare"
@@ -179,7 +180,7 @@ def build_playground_tab(ctx: StudioContext, tab: gr.Tab, blocks: gr.Blocks) -> 
     with gr.Row(equal_height=False, elem_id="workbench"):
         with gr.Column(scale=4, min_width=300, elem_id="workbench-settings"):
             settings = build_settings()
-            tools = build_chat_tools()
+            tools = build_chat_tools(editable=not ctx.demo)
         with gr.Column(scale=9, min_width=320, elem_id="workbench-main"):
             mode = gr.Radio([CHAT, COMPARE], value=CHAT, show_label=False, label="Mode", container=False,
                             elem_id="playground-mode")  # fmt: skip
@@ -414,6 +415,13 @@ def _wire_chat(
             return {s.recent_notice: reopened.notice, s.reopen_anyway: confirm}
         return {**await render_reopened(session, reopened), s.recent_notice: "", s.reopen_anyway: confirm}
 
+    async def save_as_test_case(
+        session: PlaygroundSession, suite: str = "Conversations", description: str = ""
+    ):
+        """Keep the conversation as a test case of the assistant's suite: its user turns, its answers as the
+        reference, to replay against other versions in Test Suites."""
+        return await save_conversation_as_case(ctx, session.chat, suite or "", description or "")
+
     def forget(session: PlaygroundSession, chat_id: str | None):
         """Delete a conversation from this browser's list."""
         document, notice = keeping.forget(session, chat_id)
@@ -523,6 +531,8 @@ def _wire_chat(
     )
     s.reopen_anyway.click(functools.partial(reopen, confirmed=True), [session_state, s.recent], reopened,
                           api_visibility="private", cancels=streams)  # fmt: skip
+    t.save_case.click(save_as_test_case, [session_state, t.case_suite, t.case_description], t.case_notice,
+                      api_name="save_as_test_case")  # fmt: skip
     s.forget.click(forget, [session_state, s.recent], [browser, s.recent, s.recent_notice],
                    api_name="forget_conversation")  # fmt: skip
 
