@@ -138,3 +138,9 @@ def test_demo_studio_refuses_adds_through_the_api(launched_demo_studio):
     _, _, _, results = client.predict(tab.ALL, "", 1, api_name="/marketplace_search")
     assert "read-only demo" in client.predict(results[0], api_name="/marketplace_add")
     assert client.predict("", api_name="/list_assistants")[1] == EMPTY_TEXT
+
+
+def test_a_page_number_of_zero_shows_the_first_page(launched_studio):
+    client = Client(launched_studio, verbose=False)
+    table, label, page, _ = client.predict("All", "", 0, api_name="/marketplace_search")
+    assert page == 1 and label.startswith("Page 1 of") and len(table["data"]) == tab.PAGE_SIZE

@@ -180,6 +180,7 @@ def test_the_status_after_a_stream_comes_from_its_last_view():
     conversation.fail(conversation.add_user_turn("hi"), "It broke.")
     failed = ChatView(conversation, draft="hi", error="It broke.", cost="Sending costs 1 token")
     assert pg.stream_frame(session, failed) == (session, chat_messages(conversation), "hi")
+    session.last_view = failed  # what the stream's wrapper keeps once the stream is over
     problem, retry, cost = pg.status_after(session)
     assert problem.visible is True and "It broke." in problem.value
     assert retry.visible is True and cost == "Sending costs 1 token"
@@ -188,6 +189,7 @@ def test_the_status_after_a_stream_comes_from_its_last_view():
     conversation.add_user_turn("again")
     *_, draft = pg.stream_frame(session, ChatView(conversation))
     assert draft == gr.skip()
+    session.last_view = ChatView(conversation)
     problem, retry, cost = pg.status_after(session)
     assert problem.visible is False and retry.visible is False and cost == gr.skip()
     assert (

@@ -178,3 +178,14 @@ async def slow_ctx(tmp_path):
         finally:
             await client.close()
             ctx.store.close()
+
+
+async def test_the_picker_holds_the_whole_marketplace_and_finds_a_typed_name(studio_ctx):
+    choices = await ph.refresh(studio_ctx)
+    market = [label for label, key in choices.picker_choices() if key.startswith("market:")]
+    assert len(market) == 69  # every item of the local catalog, not the first 50
+    assert "Marketplace · Movie Night Picker" in market  # the last one
+    conversation = ChatSession()
+    opened = await ph.open_assistant(studio_ctx, conversation, choices, "movie night picker")
+    assert opened.error == "" and conversation.assistant.name == "Movie Night Picker"
+    assert conversation.assistant.kind == "market"

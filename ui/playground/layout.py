@@ -261,7 +261,7 @@ def build_chat_tools(editable: bool = True) -> ChatTools:
 def _build_column(index: int, editable: bool) -> CompareColumnPanel:
     number = index + 1
     with gr.Column(
-        visible=index < 2, min_width=300, elem_classes="wb-column", elem_id=f"compare-column-{number}"
+        visible=index < 2, min_width=210, elem_classes="wb-column", elem_id=f"compare-column-{number}"
     ) as group:
         summary = gr.Markdown(
             f"**Column {number}**", elem_classes="wb-column-summary", label=f"Column {number}"
@@ -290,7 +290,7 @@ def _build_column(index: int, editable: bool) -> CompareColumnPanel:
                 f"Use these settings in column {number}", size="sm", elem_id=f"compare-apply-{number}"
             )
         chatbot = gr.Chatbot(
-            label=f"Column {number}", height=COLUMN_CHAT_HEIGHT, feedback_options=None, buttons=["copy"],
+            label=f"Column {number}", show_label=False, height=COLUMN_CHAT_HEIGHT, feedback_options=None, buttons=["copy"],
             allow_tags=False, elem_id=f"compare-chat-{number}",
         )  # fmt: skip
         notice = gr.Markdown("", elem_classes="field-error", label=f"Column {number} problem")

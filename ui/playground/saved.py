@@ -30,8 +30,9 @@ class Reopened:
 
 def load(session: PlaygroundSession, document: Any, fingerprint: str) -> Reopened:
     """Read the browser's copy once per page; an empty chat takes back the newest conversation held with
-    this server and key."""
-    if session.saved_loaded:
+    this server and key. The page reads its storage after the load event may have fired, so this runs on
+    the load event and on the copy's first change, whichever brings the copy."""
+    if session.saved_loaded or document is None:  # None: the browser has not read its storage yet
         return Reopened(None)
     session.saved, notice = SavedChats.load(document)
     session.saved_loaded = True

@@ -135,9 +135,8 @@ def recent_list(session: PlaygroundSession) -> gr.Dropdown:
 
 def stream_frame(session: PlaygroundSession, view: handlers.ChatView) -> tuple[Any, ...]:
     """A chat view as a stream's outputs: the session, the chat, the input. Gradio rebuilds a component for
-    every property update (gr.skip() included) on every step, so a stream outputs only these, and keeps
-    its last view in the session for the step after it (status_after)."""
-    session.last_view = view
+    every property update (gr.skip() included) on every step, so a stream outputs only these; its last view
+    is kept in the session for the step after it (status_after)."""
     return session, chat_messages(view.conversation), gr.skip() if view.draft is None else view.draft
 
 
@@ -232,9 +231,14 @@ def _wire_chat(
         async def run(
             session: PlaygroundSession, *args: Any, **kwargs: Any
         ) -> AsyncIterator[tuple[Any, ...]]:
+            last = None
             async with aclosing(produce(session, *args, **kwargs)) as views:
                 async for view in views:
+                    last = view
                     yield stream_frame(session, view)
+            # Kept only once the stream is over: a message refused while another answer streams (both run at
+            # once) must not have its refusal overwritten by the other stream's frames before it is shown.
+            session.last_view = last
 
         return run
 
@@ -337,6 +341,14 @@ def _wire_chat(
             values = await render_reopened(session, reopened)
         else:
             values = await refreshed(session, instructions, model, temperature, max_tokens)
+        return {**values, s.recent: recent_list(session), s.recent_notice: reopened.notice}
+
+    async def on_browser_copy(session: PlaygroundSession, document: Any):
+        """The browser's copy arrived (once its storage is read): bring back the last conversation."""
+        reopened = keeping.load(session, document, ctx.browser_fingerprint)
+        if reopened.saved is None:
+            return {s.recent: recent_list(session), s.recent_notice: reopened.notice or gr.skip()}
+        values = await render_reopened(session, reopened)
         return {**values, s.recent: recent_list(session), s.recent_notice: reopened.notice}
 
     async def refreshed(session: PlaygroundSession, instructions: str, model: str, temperature: float,
@@ -444,6 +456,7 @@ def _wire_chat(
         "outputs": stream_outputs,
         "concurrency_limit": None,
         "show_progress": "hidden",
+        "trigger_mode": "multiple",
     }
     quick: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
     streams: list[Any] = []
@@ -458,7 +471,7 @@ def _wire_chat(
         """
         hidden = gr.on(trigger, hide_status, None, status_outputs[:2], trigger_mode="multiple", **quick)
         streams.append(
-            gr.on(trigger, fn, inputs, trigger_mode="multiple", **names, **streaming)
+            gr.on(trigger, fn, inputs, **names, **streaming)
             if event_data
             else hidden.then(fn, inputs, **names, **streaming)
         )
@@ -501,14 +514,18 @@ def _wire_chat(
     loading = [*open_outputs, s.temperature, s.max_tokens, s.recent, s.recent_notice]
     blocks.load(on_load, [session_state, browser, *form], loading, api_visibility="private", concurrency_limit=None,
                 show_progress="hidden")  # fmt: skip
+    browser.change(on_browser_copy, [session_state, browser], loading, api_visibility="private",
+                   show_progress="hidden")  # fmt: skip
     gr.on([tab.select, s.refresh.click], refresh, [session_state, *form], open_outputs, api_name="refresh",
           concurrency_limit=None, show_progress="hidden")  # fmt: skip
     gr.on([s.model.change, s.instructions.change, s.temperature.change, s.max_tokens.change], show_cost,
           [session_state, *form], c.cost, **quick)  # fmt: skip
     s.instructions.change(on_instructions, [session_state, s.instructions],
                           [*s.variables, s.variables_notice, s.variables_json], **quick)  # fmt: skip
+    # .change, not .input: a field shown by an update never fired .input here (Gradio 6.31); .change also
+    # fires when variable_fields fills a field, which stores the same value again.
     for index, box in enumerate(s.variables):
-        box.input(functools.partial(on_variable, index), [session_state, box], s.variables_json, **quick)
+        box.change(functools.partial(on_variable, index), [session_state, box], s.variables_json, **quick)
     saved = s.save.click(save_instructions, [session_state, s.instructions, s.save_note], [s.saved_note, c.error],
                          api_name="save_instructions")  # fmt: skip
     saved.then(

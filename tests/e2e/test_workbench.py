@@ -1,0 +1,147 @@
+"""The Playground as a workbench in a browser: Compare streaming three columns and "Continue with this one",
+the variables form, a reload that keeps the chat, a message sent while an answer streams, and chat text
+that is shown as typed and fetches nothing."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import make_settings
+from tests.e2e.conftest import (
+    STATS,
+    answers,
+    go_to_tab,
+    open_studio,
+    questions,
+    save_screenshot,
+    send,
+    wait_for_answer,
+    wait_ready,
+)
+
+pytestmark = pytest.mark.browser
+
+WORDS = " ".join(f"w{n}" for n in range(1, 61))  # at 30 ms a word, about 2 s of streaming
+
+
+@pytest.fixture
+def server_settings(tmp_path):
+    """The echo engine waits 30 ms per word, so answers are caught while they stream."""
+    return make_settings(tmp_path, echo_delay_ms=30)
+
+
+def column_answers(panel, number: int):
+    return panel.locator(f"#compare-chat-{number}").get_by_label(re.compile(r"^bot's message"))
+
+
+def test_compare_streams_three_columns_at_once_and_continues_with_one(page):
+    page.set_viewport_size({"width": 1400, "height": 900})  # the workbench's size: three columns side by side
+    panel = go_to_tab(page, "Playground")
+    panel.get_by_role("radio", name="Compare").check()
+    expect(panel.locator("#compare-column-2")).to_be_visible()
+    panel.get_by_role("button", name="Add a column").click()
+    expect(panel.locator("#compare-column-3")).to_be_visible()
+    expect(panel.get_by_text("Sending to 3 columns costs 3 tokens")).to_be_visible()
+
+    box = panel.get_by_role("textbox", name="Message to every column")
+    box.fill(WORDS)
+    box.press("Enter")
+    # Every column shows text while none has ended: they stream side by side, not one after another.
+    for number in (1, 2, 3):
+        expect(column_answers(panel, number).first).to_contain_text("You said: w1")
+    assert not any(STATS.search(column_answers(panel, n).first.inner_text()) for n in (1, 2, 3))
+    for number in (1, 2, 3):
+        expect(column_answers(panel, number).first).to_contain_text(STATS)
+        expect(column_answers(panel, number).first).to_contain_text("w60")
+    tops = {round(panel.locator(f"#compare-column-{n}").bounding_box()["y"]) for n in (1, 2, 3)}
+    assert len(tops) == 1  # side by side, not stacked
+    save_screenshot(page, "compare", full_page=False)
+
+    panel.locator("#compare-column-2").get_by_role("button", name="Continue with this one").click()
+    expect(panel.get_by_role("radio", name="Chat")).to_be_checked()
+    expect(answers(panel).first).to_contain_text("[turn 1] You said: w1 w2")
+    send(panel, "and after that?")
+    wait_for_answer(panel, 2, "[turn 2] You said: and after that?")
+
+
+def test_a_variables_form_appears_and_empty_ones_are_named(page):
+    page.set_viewport_size({"width": 1400, "height": 900})
+    panel = go_to_tab(page, "Playground")
+    instructions = panel.get_by_role("textbox", name=re.compile(r"^Instructions"))
+    instructions.fill("Teach {{topic}} to {{audience}}. Keep it short.")
+    topic = panel.get_by_role("textbox", name="{{topic}}")
+    audience = panel.get_by_role("textbox", name="{{audience}}")
+    expect(topic).to_be_visible()
+    expect(audience).to_be_visible()
+
+    send(panel, "Begin")
+    problem = panel.get_by_text(re.compile(r"^Problem: Fill in the variables “topic”, “audience”"))
+    expect(problem).to_be_visible()
+    expect(panel.get_by_role("textbox", name="Message")).to_have_value("Begin")
+    expect(answers(panel)).to_have_count(0)
+
+    topic.fill("chemistry")
+    audience.fill("children")
+    panel.get_by_role("button", name="Send").click()
+    filled = "Teach chemistry to children. Keep it short."
+    wait_for_answer(panel, 1, f"[turn 1 | instructions {len(filled)} chars] You said: Begin")
+    expect(problem).to_be_hidden()
+    save_screenshot(page, "playground-variables", full_page=False)
+
+
+def test_a_reload_brings_the_conversation_back(context, studio):
+    page = open_studio(context, studio.url)
+    panel = go_to_tab(page, "Playground")
+    send(panel, "remember me")
+    wait_for_answer(panel, 1, "[turn 1] You said: remember me")
+    send(panel, "and this")
+    wait_for_answer(panel, 2, "[turn 2] You said: and this")
+
+    page.reload()
+    wait_ready(page)
+    panel = go_to_tab(page, "Playground")
+    expect(questions(panel)).to_have_count(2)
+    expect(answers(panel).nth(1)).to_contain_text("[turn 2] You said: and this")
+    send(panel, "still here?")
+    wait_for_answer(panel, 3, "[turn 3] You said: still here?")  # it goes on with the whole history
+    panel.get_by_role("button", name=re.compile(r"^Recent conversations")).click()
+    recent = panel.get_by_role("combobox", name="Kept in this browser")
+    recent.click()
+    expect(page.get_by_role("option", name=re.compile(r"remember me · 3 turns"))).to_be_visible()
+
+
+def test_a_message_sent_while_an_answer_streams_is_refused_aloud(page):
+    panel = go_to_tab(page, "Playground")
+    send(panel, WORDS)
+    expect(answers(panel).first).to_contain_text("You said: w1")
+    send(panel, "me too")
+    expect(panel.get_by_text(re.compile(r"^Problem: An answer is still streaming"))).to_be_visible()
+    expect(panel.get_by_role("textbox", name="Message")).to_have_value("me too")
+    wait_for_answer(panel, 1, "w60")
+    expect(questions(panel)).to_have_count(1)
+
+
+def test_chat_text_is_shown_as_typed_and_no_image_is_fetched(context, studio):
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = open_studio(context, studio.url)
+    panel = go_to_tab(page, "Playground")
+    message = (
+        'Is this HTML right? <div class="box"><b>Hi</b></div> *not bold* '
+        "![x](http://example.net/p.png?q=secret) <img src=http://example.net/i.png>"
+    )
+    send(panel, message)
+    answer = wait_for_answer(panel, 1, "[turn 1] You said: Is this HTML right?")
+    question = questions(panel).first
+    expect(question).to_contain_text('<div class="box"><b>Hi</b></div> *not bold*')  # as typed
+    expect(question).to_contain_text("![x](http://example.net/p.png?q=secret)")
+    expect(answer).to_contain_text('<div class="box"><b>Hi</b></div>')  # HTML in an answer is text
+    expect(answer).to_contain_text("<img src=http://example.net/i.png>")
+    log = panel.get_by_role("log")
+    expect(log.locator("img[src*='example.net']")).to_have_count(0)
+    expect(log.locator("b", has_text="Hi")).to_have_count(0)
+    assert [url for url in requested if urlsplit(url).hostname not in ("127.0.0.1", "localhost")] == []
