@@ -21,6 +21,7 @@ from ui.playground import build_playground_tab
 from ui.status import build_status, wire_status
 from ui.templates_tab import Template, build_templates_tab, try_template
 from ui.theme import build_theme, load_css
+from ui.usage_tab import USAGE_TAB_ID, build_usage_tab
 
 TITLE = "Assistant Studio"
 # 50 browser tabs chatting at once must not queue behind each other: Gradio runs one event per
@@ -78,6 +79,8 @@ def create_app(ctx: StudioContext) -> gr.Blocks:
                 playground = build_playground_tab(ctx, playground_tab, blocks)
             with gr.Tab("Use-Case Templates", id=TEMPLATES_TAB_ID):
                 templates = build_templates_tab(ctx, blocks)
+            with gr.Tab("Usage", id=USAGE_TAB_ID) as usage_tab:
+                build_usage_tab(ctx, blocks, usage_tab)
 
         # --- Wiring: the status line, and every way into the Playground --------------------------------
         wire_status(ctx, status, blocks)
