@@ -17,6 +17,7 @@ import pandas as pd
 
 from studio import usage
 from studio.errors import describe_error
+from studio.store import Store
 from studio.store.database import Database
 from studio.store.history import now_ms
 from studio.usage import ORIGINS, UNSAVED, UsageFilter
@@ -80,6 +81,14 @@ class Controls:
     version: str
     model: str
     origins: list[str]
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> Controls:
+        """The controls from the endpoints' keyword arguments; a missing one is empty ("all")."""
+        text = {name: str(values.get(name) or "") for name in
+                ("range_choice", "start", "end", "zone", "server", "assistant", "version", "model")}  # fmt: skip
+        origins = values.get("origins")
+        return cls(**text, origins=list(ORIGINS) if origins is None else list(origins))
 
     def filter(self, now: int | None = None) -> UsageFilter:
         return build_filter(
@@ -289,7 +298,12 @@ async def _query(ctx: StudioContext, action: Callable[[Database], T]) -> T:
     """Run a query on the store in a worker thread; StoreUnavailable says why it cannot."""
     if ctx.store is None:
         raise usage.UsageInputError(NO_STORE)
-    return await ctx.store.run(lambda store: action(store.db))
+
+    def run(store: Store) -> T:
+        store.log.flush()  # the answer just given is counted
+        return action(store.db)
+
+    return await ctx.store.run(run)
 
 
 def _failed(err: BaseException, columns: list[str]) -> Section:
@@ -441,17 +455,6 @@ def _export_row(name: str) -> tuple[gr.Button, gr.File]:
     return button, file
 
 
-def _shown(load: Callable[..., Any]) -> Callable[..., Any]:
-    """A section's handler for the page: a plot with nothing to show is hidden, its note says why."""
-
-    @functools.wraps(load)
-    async def run(*values: Any) -> tuple[Any, pd.DataFrame, str]:
-        section = await load(*values)
-        return gr.update(value=section.plot, visible=section.plot is not None), section.table, section.note
-
-    return run
-
-
 def _exported(name: str, table: pd.DataFrame | None) -> Any:
     path, notice = export_csv(name, table)
     if notice:
@@ -465,20 +468,26 @@ def build_usage_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> Usage
     with gr.Row(equal_height=True):
         range_choice = gr.Dropdown(usage.RANGES, value=usage.DEFAULT_RANGE, label="Time range",
                                    elem_id="usage-range", scale=2)  # fmt: skip
-        start = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2026-03-01", elem_id="usage-from", scale=1)
-        end = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="today", elem_id="usage-to", scale=1)
+        start = gr.Textbox(
+            "", label="From (YYYY-MM-DD)", placeholder="2026-03-01", elem_id="usage-from", scale=1
+        )
+        end = gr.Textbox("", label="To (YYYY-MM-DD)", placeholder="today", elem_id="usage-to", scale=1)
         zone = gr.Dropdown(usage.zone_names(), value="UTC", label="Time zone", allow_custom_value=True,
                            elem_id="usage-zone", scale=2)  # fmt: skip
     with gr.Row(equal_height=True):
+        # Custom values pass: a script may name a server, assistant id, version or model the page never
+        # listed; one the log lacks matches nothing, and the summary says so.
+        picks = {"allow_custom_value": True, "filterable": True}
         server = gr.Dropdown(
             [("All servers", ALL)] + ([(server_label(ctx.server_key), ctx.server_key)] if ctx.server_key else []),
-            value=ctx.server_key or ALL, label="Server", elem_id="usage-server",
+            value=ctx.server_key or ALL, label="Server", elem_id="usage-server", **picks,
         )  # fmt: skip
-        assistant = gr.Dropdown(
-            [("All assistants", ALL)], value=ALL, label="Assistant", elem_id="usage-assistant"
+        assistant = gr.Dropdown([("All assistants", ALL)], value=ALL, label="Assistant", elem_id="usage-assistant",
+                                **picks)  # fmt: skip
+        version = gr.Dropdown(
+            [("All versions", ALL)], value=ALL, label="Version", elem_id="usage-version", **picks
         )
-        version = gr.Dropdown([("All versions", ALL)], value=ALL, label="Version", elem_id="usage-version")
-        model = gr.Dropdown([("All models", ALL)], value=ALL, label="Model", elem_id="usage-model")
+        model = gr.Dropdown([("All models", ALL)], value=ALL, label="Model", elem_id="usage-model", **picks)
     with gr.Row(equal_height=True):
         origins = gr.CheckboxGroup(ORIGIN_CHOICES, value=list(ORIGINS), label="Calls from",
                                    elem_id="usage-origins", scale=3)  # fmt: skip
@@ -533,48 +542,50 @@ def build_usage_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> Usage
     # --- Wiring: the filters reload the choices, then every section at once -------------------------------
     # The browser says its time zone once the page is open; the Time zone filter can change it.
     blocks.load(None, None, zone, js="() => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'")
-    filters = [range_choice, start, end, zone, server, assistant, version, model, origins]
+    # Named inputs: the endpoints take keyword arguments named as Controls' fields.
+    filters = {"range_choice": range_choice, "start": start, "end": end, "zone": zone, "server": server,
+               "assistant": assistant, "version": version, "model": model, "origins": origins}  # fmt: skip
 
-    def controls(*values: Any) -> Controls:
-        return Controls(*(value if value is not None else "" for value in values[:8]), list(values[8] or []))
+    async def choices(server: str, assistant: str, version: str, model: str) -> Choices:
+        return await load_choices(ctx, server, assistant, version, model)
 
-    async def choices(srv: str, asst: str, ver: str, mdl: str) -> Choices:
-        return await load_choices(ctx, srv, asst, ver, mdl)
+    async def summarise(**values: Any) -> str:
+        return await load_summary(ctx, Controls.of(values))
 
-    async def summarise(*values: Any) -> str:
-        return await load_summary(ctx, controls(*values))
+    async def tokens(stack_by: str = "Assistant", **values: Any) -> Section:
+        return await load_tokens(ctx, Controls.of(values), stack_by)
 
-    async def tokens(*values: Any) -> Section:
-        return await load_tokens(ctx, controls(*values[:-1]), values[-1])
+    async def latency(per: str = "Assistant", **values: Any) -> Section:
+        return await load_latency(ctx, Controls.of(values), per)
 
-    async def latency(*values: Any) -> Section:
-        return await load_latency(ctx, controls(*values[:-1]), values[-1])
+    async def failures(**values: Any) -> Section:
+        return await load_failures(ctx, Controls.of(values))
 
-    async def failures(*values: Any) -> Section:
-        return await load_failures(ctx, controls(*values))
+    async def versions(compare_by: str = "Tokens per call", **values: Any) -> Section:
+        return await load_versions(ctx, Controls.of(values), compare_by)
 
-    async def versions(*values: Any) -> Section:
-        return await load_versions(ctx, controls(*values[:-1]), values[-1])
-
-    async def balance(*values: Any) -> Section:
-        return await load_balance(ctx, controls(*values))
+    async def balance(**values: Any) -> Section:
+        return await load_balance(ctx, Controls.of(values))
 
     triggers = [tab.select, refresh.click, range_choice.input, start.submit, end.submit, zone.input,
                 server.input, assistant.input, version.input, model.input, origins.input]  # fmt: skip
-    loaded = gr.on(triggers, choices, [server, assistant, version, model], [server, assistant, version, model],
-                   api_name="usage_filters", show_progress="hidden")  # fmt: skip
-    sections: list[tuple[str, Callable[..., Any], list[Any], list[Any], Any]] = [
-        ("usage_tokens", tokens, [*filters, stack_by], [tokens_plot, tokens_table, tokens_note], stack_by),
-        ("usage_latency", latency, [*filters, latency_by], [latency_plot, latency_table, latency_note], latency_by),
-        ("usage_failures", failures, filters, [failures_plot, failures_table, failures_note], None),
-        ("usage_versions", versions, [*filters, metric], [versions_plot, versions_table, versions_note], metric),
-        ("usage_balance", balance, filters, [balance_plot, balance_table, balance_note], None),
-    ]  # fmt: skip
-    loaded.then(summarise, filters, summary, api_name="usage_summary", show_progress="hidden")
-    for api_name, fn, inputs, outputs, option in sections:
-        loaded.then(_shown(fn), inputs, outputs, api_name=api_name, show_progress="hidden")
-        if option is not None:
-            option.input(_shown(fn), inputs, outputs, api_visibility="private", show_progress="hidden")
+    listed = [server, assistant, version, model]
+    loaded = gr.on(triggers, choices, listed, listed, api_name="usage_filters", show_progress="hidden")
+    loaded.then(summarise, inputs_kwargs=filters, outputs=summary, api_name="usage_summary",
+                show_progress="hidden")  # fmt: skip
+    sections: list[tuple[str, Callable[..., Any], dict[str, Any], list[Any]]] = [
+        ("usage_tokens", tokens, {"stack_by": stack_by}, [tokens_plot, tokens_table, tokens_note]),
+        ("usage_latency", latency, {"per": latency_by}, [latency_plot, latency_table, latency_note]),
+        ("usage_failures", failures, {}, [failures_plot, failures_table, failures_note]),
+        ("usage_versions", versions, {"compare_by": metric}, [versions_plot, versions_table, versions_note]),
+        ("usage_balance", balance, {}, [balance_plot, balance_table, balance_note]),
+    ]
+    for api_name, fn, option, outputs in sections:
+        inputs = {**filters, **option}
+        loaded.then(fn, inputs_kwargs=inputs, outputs=outputs, api_name=api_name, show_progress="hidden")
+        for control in option.values():  # changing how a section is split reloads only that section
+            control.input(fn, inputs_kwargs=inputs, outputs=outputs, api_visibility="private",
+                          show_progress="hidden")  # fmt: skip
     for name, button, table, file in (
         ("tokens", tokens_export, tokens_table, tokens_file),
         ("latency", latency_export, latency_table, latency_file),
