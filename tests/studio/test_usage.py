@@ -125,8 +125,12 @@ def test_latency_counts_completed_calls_under_the_latest_name(store):
 
 
 def test_a_dst_day_in_paris_has_23_or_25_hours():
-    spring = local_midnight(date(2026, 3, 30), "Europe/Paris") - local_midnight(date(2026, 3, 29), "Europe/Paris")
-    autumn = local_midnight(date(2026, 10, 26), "Europe/Paris") - local_midnight(date(2026, 10, 25), "Europe/Paris")
+    spring = local_midnight(date(2026, 3, 30), "Europe/Paris") - local_midnight(
+        date(2026, 3, 29), "Europe/Paris"
+    )
+    autumn = local_midnight(date(2026, 10, 26), "Europe/Paris") - local_midnight(
+        date(2026, 10, 25), "Europe/Paris"
+    )
     assert (spring, autumn) == (23 * HOUR_MS, 25 * HOUR_MS)
     found = offsets("Europe/Paris", ms("2026-03-01T00:00:00"), ms("2026-11-01T00:00:00"))
     assert found.changes == (ms("2026-03-29T01:00:00"), ms("2026-10-25T01:00:00"))
@@ -156,7 +160,9 @@ DAYS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"])
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Paris", "America/New_York", "Asia/Kolkata", "Pacific/Chatham"]
+)
 def test_tokens_fall_on_the_local_day_in_every_zone(store, zone):
     db = write(store, [row(at, tokens_used=2**index) for index, (at, _) in enumerate(DAYS)])
     found = usage.tokens_over_time(db, whole(zone), "model")
@@ -183,16 +189,24 @@ def test_named_ranges_start_at_a_local_midnight():
     assert (start, end, unit) == (ms("2026-03-23T23:00:00"), now, "day")  # 24 March, 00:00 winter time
     assert usage.time_range("Last 24 hours", "Europe/Paris", now) == (now - DAY_MS, now, "hour")
     assert usage.time_range("All time", "UTC", now) == (None, now, "day")
-    between = usage.time_range(usage.BETWEEN, "Europe/Paris", now, start_text="2026-03-29", end_text="2026-03-29")
+    between = usage.time_range(
+        usage.BETWEEN, "Europe/Paris", now, start_text="2026-03-29", end_text="2026-03-29"
+    )
     assert between == (ms("2026-03-28T23:00:00"), ms("2026-03-29T22:00:00"), "hour")  # one 23-hour day
-    assert usage.time_range(usage.BETWEEN, "UTC", now, end_text="2026-02-01")[:2] == (None, ms("2026-02-02T00:00:00"))
+    assert usage.time_range(usage.BETWEEN, "UTC", now, end_text="2026-02-01")[:2] == (
+        None,
+        ms("2026-02-02T00:00:00"),
+    )
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"start_text": "2026-13-01"}, "“From” date “2026-13-01” is not a date: write it as YYYY-MM-DD"),
-        ({"start_text": "2026-03-02", "end_text": "2026-03-01"}, "“From” (2026-03-02) is after “To” (2026-03-01)"),
+        (
+            {"start_text": "2026-03-02", "end_text": "2026-03-01"},
+            "“From” (2026-03-02) is after “To” (2026-03-01)",
+        ),
         ({"zone": "Mars/Olympus"}, "“Mars/Olympus” is not a time zone the studio knows"),
         ({"zone": "../etc/passwd"}, "is not a time zone the studio knows"),
         ({"origins": []}, "Tick at least one of Playground, Compare and Test runs"),
@@ -240,7 +254,9 @@ def test_failures_by_error_class_per_day_with_every_call_counted(store):
     assert [(c.bucket, c.error_class, c.failures) for c in found.cells] == [
         ("2026-06-01", "RateLimitError", 2), ("2026-06-03", "ProviderError", 1), ("2026-06-03", "unknown", 1),
     ]  # fmt: skip
-    playground_only = usage.failures_over_time(db, UsageFilter(**{**flt.__dict__, "origins": ("playground",)}))
+    playground_only = usage.failures_over_time(
+        db, UsageFilter(**{**flt.__dict__, "origins": ("playground",)})
+    )
     assert [c.error_class for c in playground_only.cells] == ["RateLimitError", "unknown"]
 
 
@@ -248,7 +264,9 @@ def test_balance_per_day_and_how_long_it_lasts(store):
     now = ms("2026-06-10T12:00:00")
     rows = [row("2026-05-01T12:00:00", balance_after=5000, tokens_used=0, server=OTHER)]
     rows += [row("2026-05-20T10:00:00", tokens_used=0)]  # the log is older than the rate's 7 days
-    rows += [row(f"2026-06-0{d}T13:00:00", balance_after=2000 - 100 * d, tokens_used=100) for d in range(3, 10)]
+    rows += [
+        row(f"2026-06-0{d}T13:00:00", balance_after=2000 - 100 * d, tokens_used=100) for d in range(3, 10)
+    ]
     rows += [row("2026-06-09T14:00:00", balance_after=None, outcome="failed", tokens_used=0),  # no balance said
              row("2026-06-09T09:00:00", balance_after=1150, tokens_used=0)]  # fmt: skip
     db = write(store, rows)
@@ -279,7 +297,9 @@ def test_overview_and_options_from_the_log(store):
         store,
         [
             row("2026-06-01T08:00:00", lineage="asst_1", version=1, assistant_name="Poet", tokens_used=3),
-            row("2026-06-02T08:00:00", lineage="asst_1", version=2, assistant_name="Haiku Poet", model="gpt-5"),
+            row(
+                "2026-06-02T08:00:00", lineage="asst_1", version=2, assistant_name="Haiku Poet", model="gpt-5"
+            ),
             row("2026-06-02T09:00:00", assistant_name="Market Pick", outcome="failed", tokens_used=0),
             row("2026-06-02T10:00:00", outcome="stopped", tokens_used=0, server=OTHER),
         ],

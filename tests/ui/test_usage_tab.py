@@ -65,7 +65,9 @@ async def test_every_section_from_a_known_log(studio_ctx):
 
     tokens = await tab.load_tokens(studio_ctx, controls(), "Assistant")
     assert list(tokens.table.columns) == ["Day", "Chef", "Poet", "Total"]
-    assert len(tokens.table) == 7 and tokens.table["Total"].sum() == 31  # every day of the range, empty ones too
+    assert (
+        len(tokens.table) == 7 and tokens.table["Total"].sum() == 31
+    )  # every day of the range, empty ones too
     assert set(tokens.plot["Series"]) == {"Chef", "Poet"} and tokens.plot["Tokens"].sum() == 31
     by_model = await tab.load_tokens(studio_ctx, controls(), "Model")
     assert list(by_model.table.columns) == ["Day", "gpt-5", "gpt-5-nano", "Total"]
@@ -130,12 +132,12 @@ async def test_an_unavailable_store_is_reported_in_the_view(studio_ctx, tmp_path
 
 
 def test_csv_export_writes_the_table_as_shown_with_formulas_made_inert():
-    table = pd.DataFrame([["2026-03-29", "=HYPERLINK(\"x\")", -3, 1.5]], columns=["Day", "Name", "Delta", "@x"])
+    table = pd.DataFrame([["2026-03-29", '=HYPERLINK("x")', -3, 1.5]], columns=["Day", "Name", "Delta", "@x"])
     path, notice = tab.export_csv("tokens", table)
     assert notice == "" and path.endswith(".csv") and "usage-tokens-" in path
     with open(path, newline="", encoding="utf-8") as file:
         rows = list(csv.reader(file))
-    assert rows == [["Day", "Name", "Delta", "'@x"], ["2026-03-29", "'=HYPERLINK(\"x\")", "-3", "1.5"]]
+    assert rows == [["Day", "Name", "Delta", "'@x"], ["2026-03-29", '\'=HYPERLINK("x")', "-3", "1.5"]]
     assert tab.export_csv("tokens", pd.DataFrame([], columns=["Day"])) == (
         None, "Nothing to export: the table is empty.",
     )  # fmt: skip
@@ -162,7 +164,9 @@ def test_usage_endpoints_after_chats_through_the_api(launched_studio):
     summary = studio.predict(zone="Europe/Paris", api_name="/usage_summary")
     assert summary.startswith("**2 generations** · 2 tokens charged · 0 failed · 0 stopped")
     plot, table, note = studio.predict(stack_by="Assistant", api_name="/usage_tokens")
-    assert table["headers"][1:] == ["Haiku Poet", "Total"] and note.startswith("2 tokens charged over 2 calls")
+    assert table["headers"][1:] == ["Haiku Poet", "Total"] and note.startswith(
+        "2 tokens charged over 2 calls"
+    )
     assert plot["columns"] == ["When", "Tokens", "Series"]
     _plot, latency, _note = studio.predict(per="Version", api_name="/usage_latency")
     assert [row[:2] for row in latency["data"]] == [["Haiku Poet v1", 2]]
