@@ -29,6 +29,8 @@ from ui.theme import escape_md
 USAGE_TAB_ID = "usage"
 T = TypeVar("T")
 ALL = ""  # the value of every "All …" choice
+# Gradio's plots fit the y axis to the data; bars must start at zero or their lengths mislead.
+BARS_FROM_ZERO: list[float | None] = [0, None]
 TOP_SERIES = 8  # stacked series shown by name; the rest add up to "Other"
 NO_STORE = "Usage is drawn from the studio's store, and this studio runs without one."
 EMPTY_LOG = (
@@ -160,7 +162,7 @@ def tokens_section(found: usage.TokensOverTime, by: str) -> Section:
         columns=["When", "Tokens", "Series"],
     )
     total, calls = sum(totals.values()), sum(cell.calls for cell in found.cells)
-    note = f"{total:,} tokens charged over {calls:,} calls, by {by.lower()}."
+    note = f"{counted(total, 'token')} charged over {counted(calls, 'call')}, by {by.lower()}."
     if other:
         note += f" The {TOP_SERIES} that used the most are shown by name."
     return Section(plot, table, note)
@@ -199,8 +201,11 @@ def failures_section(found: usage.FailuresOverTime) -> Section:
     columns = [column, *classes, "Failed", "Calls", "Failure rate (%)"]
     if not found.cells:
         calls = sum(found.calls.values())
-        note = f"No failures in this range: all {calls:,} calls completed or were stopped." if calls else (
-            "No calls in this range.")  # fmt: skip
+        note = (
+            f"No failures in this range: all {counted(calls, 'call')} completed or were stopped."
+            if calls
+            else "No calls in this range."
+        )
         return Section(None, pd.DataFrame([], columns=columns), note)
     grid = {bucket: dict.fromkeys(classes, 0) for bucket in found.buckets}
     for cell in found.cells:
@@ -286,9 +291,14 @@ def summary_line(found: usage.Overview, flt: UsageFilter) -> str:
         )
     rate = f" ({100 * found.failed / found.calls:.1f}%)" if found.failed else ""
     return (
-        f"**{found.calls:,} generations** · {found.tokens:,} tokens charged · {found.failed:,} failed{rate} · "
-        f"{found.stopped:,} stopped · from {span}"
+        f"**{counted(found.calls, 'generation')}** · {counted(found.tokens, 'token')} charged · "
+        f"{found.failed:,} failed{rate} · {found.stopped:,} stopped · from {span}"
     )
+
+
+def counted(number: int, word: str) -> str:
+    """ "1 token", "2 tokens", "1,234 tokens"."""
+    return f"{number:,} {word}{'' if number == 1 else 's'}"
 
 
 # --- Handlers ----------------------------------------------------------------------------------------------
@@ -497,7 +507,7 @@ def build_usage_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> Usage
     gr.Markdown("### Tokens charged")
     stack_by = gr.Radio(STACK_CHOICES, value="Assistant", label="Stack by", elem_id="usage-stack-by")
     tokens_plot = gr.BarPlot(x="When", y="Tokens", color="Series", x_title="Day or hour (your time zone)",
-                             color_title=" ", x_label_angle=-45, height=320, label="Tokens charged",
+                             color_title=" ", x_label_angle=-45, height=320, label="Tokens charged", y_lim=BARS_FROM_ZERO,
                              show_label=False, elem_id="usage-tokens-plot", buttons=["export"])  # fmt: skip
     tokens_note = gr.Markdown(elem_id="usage-tokens-note", label="Tokens note")
     tokens_table = _table("Tokens charged per day", "usage-tokens-table", ["Day", "Total"])
@@ -505,8 +515,8 @@ def build_usage_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> Usage
 
     gr.Markdown("### Latency and time to first token")
     latency_by = gr.Radio(LATENCY_CHOICES, value="Assistant", label="Per", elem_id="usage-latency-by")
-    latency_plot = gr.ScatterPlot(x="Group", y="Milliseconds", color="Measure", x_title=" ", color_title=" ",
-                                  x_label_angle=-30, height=320, label="Latency", show_label=False,
+    latency_plot = gr.ScatterPlot(x="Group", y="Milliseconds", color="Measure", x_title="Assistant, version or model",
+                                  y_lim=BARS_FROM_ZERO, x_label_angle=-30, height=320, label="Latency", show_label=False,
                                   elem_id="usage-latency-plot", buttons=["export"])  # fmt: skip
     latency_note = gr.Markdown(elem_id="usage-latency-note", label="Latency note")
     latency_table = _table("Latency", "usage-latency-table", ["Assistant", *LATENCY_COLUMNS])
@@ -514,7 +524,7 @@ def build_usage_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> Usage
 
     gr.Markdown("### Failures by error class")
     failures_plot = gr.BarPlot(x="When", y="Failures", color="Error class", x_title="Day or hour (your time zone)",
-                               x_label_angle=-45, height=280, label="Failures", show_label=False,
+                               y_lim=BARS_FROM_ZERO, x_label_angle=-45, height=280, label="Failures", show_label=False,
                                elem_id="usage-failures-plot", buttons=["export"])  # fmt: skip
     failures_note = gr.Markdown(elem_id="usage-failures-note", label="Failures note")
     failures_table = _table(
@@ -524,7 +534,7 @@ def build_usage_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> Usage
 
     gr.Markdown("### Versions of one assistant")
     metric = gr.Radio(list(METRICS), value="Tokens per call", label="Compare by", elem_id="usage-metric")
-    versions_plot = gr.BarPlot(x="Version", y="Value", x_title="Version", y_title="", height=280,
+    versions_plot = gr.BarPlot(x="Version", y="Value", x_title="Version", y_title=" ", height=280, y_lim=BARS_FROM_ZERO,
                                label="Versions", show_label=False, elem_id="usage-versions-plot",
                                buttons=["export"])  # fmt: skip
     versions_note = gr.Markdown(elem_id="usage-versions-note", label="Versions note")
