@@ -80,8 +80,9 @@ def parse_day(text: str, which: str) -> date | None:
 
 def time_range(
     choice: str, zone: str, now_ms: int, *, start_text: str = "", end_text: str = ""
-) -> tuple[int | None, int, Unit]:
-    """(start, end, unit) of a named range, or of two typed dates (both included) with BETWEEN."""
+) -> tuple[int | None, int | None, Unit]:
+    """(start, end, unit) of a named range, or of two typed dates (both included) with BETWEEN; None: the
+    range is open at that end."""
     zone_named(zone)  # an unknown zone is refused before anything else
     today = local_date(now_ms, zone)
     if choice == BETWEEN:
@@ -97,7 +98,7 @@ def time_range(
         raise UsageInputError(f"“{choice}” is not a time range: pick one of {', '.join(RANGES)}.")
     preset = PRESETS[choice]
     if preset is None:
-        return None, now_ms, "day"
+        return None, None, "day"
     count, unit = preset
     if unit == "hour":
         return now_ms - count * 3_600_000, now_ms, "hour"
