@@ -177,21 +177,20 @@ def options(db: Database, server: str | None = None, assistant: str | None = Non
     """The servers, assistants (with their latest names), models and versions the log holds."""
     g = generations.c
     on_server = [g.server == server] if server is not None else []
-    key = assistant_key()
     with db.read() as connection:
-        servers = list(connection.scalars(select(g.server).distinct().order_by(g.server)))
-        keys = list(connection.scalars(select(key).where(*on_server).distinct()))
-        models = list(connection.scalars(select(g.model).where(*on_server).distinct().order_by(g.model)))
+        servers = distinct(connection, g.server)
+        keys = distinct(connection, g.lineage, *on_server)
+        keys += [UNSAVED + name for name in connection.scalars(
+            select(g.assistant_name).where(*on_server, g.lineage.is_(None)).distinct())]  # fmt: skip
+        if server is not None:
+            models = distinct(connection, g.model, *on_server)
+        else:  # no index leads with the model: one pass
+            models = list(connection.scalars(select(g.model).distinct().order_by(g.model)))
         versions: list[int] = []
         if assistant and not assistant.startswith(UNSAVED):
-            versions = list(
-                connection.scalars(
-                    select(g.version)
-                    .where(*on_server, g.lineage == assistant, g.version.is_not(None))
-                    .distinct()
-                    .order_by(g.version)
-                )
-            )
+            versions = list(connection.scalars(
+                select(g.version).where(*on_server, g.lineage == assistant, g.version.is_not(None))
+                .distinct().order_by(g.version)))  # fmt: skip
         names = _names(connection, keys, server)
     assistants = sorted(((k, names[k]) for k in keys), key=lambda pair: (pair[1].casefold(), pair[0]))
     return Options(servers, assistants, models, versions)
@@ -362,6 +361,17 @@ def _ranked_here(connection: Connection, keys: Sequence[Any], where: list[Any]) 
         ranked.append((*parts, len(values), *(_at_rank(values, p) for p in PERCENTILES),
                        *(_at_rank(first, p) for p in PERCENTILES)))  # fmt: skip
     return ranked
+
+
+def distinct(connection: Connection, column: Any, *where: Any) -> list[Any]:
+    """The distinct non-NULL values of a column, in order, by hopping through an index from each value to
+    the next (a recursive query): a handful of index look-ups instead of reading every row, on SQLite and
+    PostgreSQL alike. Needs an index whose leading columns are those `where` fixes, then `column`."""
+    first = select(func.min(column).label("value")).where(*where).cte("found", recursive=True)
+    previous = first.alias("previous")
+    following = select(func.min(column)).where(*where, column > previous.c.value).scalar_subquery()
+    found = first.union_all(select(following).where(previous.c.value.is_not(None)))
+    return list(connection.scalars(select(found.c.value).where(found.c.value.is_not(None))))
 
 
 def _names(connection: Connection, keys: Iterable[Any], server: str | None) -> dict[str, str]:

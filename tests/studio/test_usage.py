@@ -331,6 +331,9 @@ def test_overview_and_options_from_the_log(store):
     assert found.servers == sorted([SERVER, OTHER])
     assert found.assistants == [("asst_1", "Haiku Poet"), ("~Market Pick", "Market Pick")]
     assert found.models == ["gpt-5", "gpt-5-nano"] and found.versions == [1, 2]
+    everywhere = usage.options(db)
+    assert everywhere.models == ["gpt-5", "gpt-5-nano"] and everywhere.versions == []
+    assert usage.options(db, OTHER).assistants == [("~", "No assistant (a blank chat)")]
     empty = usage.overview(db, UsageFilter(ms("2025-01-01T00:00:00"), ms("2025-02-01T00:00:00"), "UTC"))
     assert (empty.logged, empty.calls) == (4, 0)
 
