@@ -342,7 +342,10 @@ def _ranked_here(connection: Connection, keys: Sequence[Any], where: list[Any]) 
     totals: dict[Any, list[float]] = {}
     firsts: dict[Any, list[float]] = {}
     width = len(keys)
-    rows: Iterable[Any] = connection.execute(select(*keys, g.total_ms, g.first_token_ms).where(*where))
+    result = connection.execute(select(*keys, g.total_ms, g.first_token_ms).where(*where))
+    # The DBAPI cursor itself, not SQLAlchemy's rows: this streams every timed call of the range, and row
+    # objects took half of the time.
+    rows: Iterable[Any] = result.cursor
     if width > 1:
         rows = ((tuple(row[:width]), row[width], row[width + 1]) for row in rows)
     for group, total, first in rows:  # the hot loop of the view on SQLite: kept bare
@@ -353,6 +356,7 @@ def _ranked_here(connection: Connection, keys: Sequence[Any], where: list[Any]) 
         found.append(total)
         if first is not None:
             firsts[group].append(first)
+    result.close()
     ranked = []
     for group, values in totals.items():
         values.sort()
