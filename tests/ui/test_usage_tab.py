@@ -3,7 +3,11 @@ export, and its named endpoints on the launched studio after chats through the A
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
+import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -18,6 +22,7 @@ from ui import usage_tab as tab
 from ui.context import StudioContext
 
 pytestmark = pytest.mark.anyio
+README = Path(__file__).resolve().parents[2] / "README.md"
 ENDPOINTS = {"usage_filters", "usage_summary", "usage_tokens", "usage_latency", "usage_failures",
              "usage_versions", "usage_balance", "usage_export_tokens"}  # fmt: skip
 
@@ -172,3 +177,12 @@ def test_usage_endpoints_after_chats_through_the_api(launched_studio):
     assert [row[:2] for row in latency["data"]] == [["Haiku Poet v1", 2]]
     _plot, versions, _note = studio.predict(assistant=assistant_id, api_name="/usage_versions")
     assert versions["data"][0][:3] == ["v1", 2, 2]
+
+    # The README's example, run as written.
+    section = README.read_text(encoding="utf-8").split("### Usage", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(code.replace("http://127.0.0.1:7860/", launched_studio), {})  # noqa: S102
+    printed = out.getvalue()
+    assert "['Day', 'gpt-5-nano', 'Total'] [" in printed and "2 tokens charged over 2 calls" in printed
