@@ -72,7 +72,7 @@ class Choices(NamedTuple):
 
 @dataclass(frozen=True)
 class Controls:
-    """The filters' values as the page sends them, in FILTERS order."""
+    """The filters' values as the page (or a script) sends them; "" means all."""
 
     range_choice: str
     start: str
@@ -112,11 +112,11 @@ def server_label(key: str) -> str:
 
 
 def distinct_labels(named: dict[str, str]) -> dict[str, str]:
-    """Labels for keys whose names may repeat (two assistants called the same): repeats get their key."""
+    """Labels for keys whose names may repeat (two assistants called the same): repeats say which."""
     counts: dict[str, int] = {}
     for name in named.values():
         counts[name] = counts.get(name, 0) + 1
-    return {key: name if counts[name] == 1 else f"{name} ({key.lstrip(UNSAVED) or 'no id'})"
+    return {key: name if counts[name] == 1 else f"{name} ({'not saved' if key.startswith(UNSAVED) else key})"
             for key, name in named.items()}  # fmt: skip
 
 
@@ -189,7 +189,7 @@ def latency_section(rows: list[usage.LatencyRow], by: str) -> Section:
     )  # fmt: skip
     calls = sum(r.calls for r in rows)
     note = (
-        f"Completed calls only ({calls:,}); percentiles by nearest rank: p95 is the time 95% of calls beat."
+        f"Completed calls only ({calls:,}). Percentiles by nearest rank: 95% of calls took at most their p95."
     )
     return Section(plot, table, note)
 
