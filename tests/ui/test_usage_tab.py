@@ -19,6 +19,7 @@ from studio.store import StoreHandle
 from studio.store.history import now_ms
 from studio.store.schema import generations
 from studio.usage.zones import DAY_MS
+from ui import assistants_tab
 from ui import usage_tab as tab
 from ui.context import StudioContext
 
@@ -131,6 +132,8 @@ async def test_an_unavailable_store_is_reported_in_the_view(studio_ctx, tmp_path
         assert section.plot is None and "cannot be opened" in section.note
     choices = await tab.load_choices(broken, "", "", "", "")
     assert choices == tab.Choices(gr.skip(), gr.skip(), gr.skip(), gr.skip())  # the filters keep their values
+    listed = await assistants_tab.list_assistants(broken, "")  # the rest of the studio works
+    assert list(listed.table.columns)[:2] == ["Name", "Model"]
     none = StudioContext(client=studio_ctx.client)
     assert await tab.load_summary(none, controls()) == tab.NO_STORE
     assert (await tab.load_balance(none, controls())).note == tab.NO_STORE
