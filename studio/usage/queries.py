@@ -1,9 +1,10 @@
 """The usage view's aggregations over the generation log: tokens, latency, failures and the balance.
 
-Every figure is computed by the database, in one query per view over the filter's rows: sums and counts
-by local day (or hour, `studio.usage.zones`), and percentiles by the nearest-rank method, the same on
-SQLite and PostgreSQL (see `nearest_rank`). Assistants are grouped by lineage, so one deleted and brought
-back stays one line, under the name it last ran with.
+Sums, counts and local days (or hours, `studio.usage.zones`) are computed by the database, in one query
+per view over the filter's rows. Percentiles are by nearest rank (`nearest_rank`), the same on both
+databases: PostgreSQL ranks in SQL, SQLite streams the times out to be ranked here (`percentile_rows`).
+Assistants are grouped by lineage, so one deleted and brought back stays one line, under the name it last
+ran with.
 """
 
 from __future__ import annotations
