@@ -4,7 +4,7 @@ and on a throwaway PostgreSQL cluster.
 Each query is the one the view runs (studio.usage), with the view's default filter (the last 30 days on
 the studio's server, by local day in Europe/Paris) and with the widest one (all time, every server). The
 baseline, in the same run and alternating with them, is the least any such query can cost: a count and a
-sum over the same rows. A last row per database compares the way the view ranks percentiles with the other
+sum over the same rows (the default filter's, or all 100,000). A last row per database compares the way the view ranks percentiles with the other
 way: on SQLite streamed out against window functions, on PostgreSQL percentile_disc against streamed out.
 """
 
