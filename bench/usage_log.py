@@ -21,7 +21,7 @@ ERRORS = [
     "APITimeoutError",
 ]
 ASSISTANTS = [f"asst_bench{n:02d}" for n in range(12)]
-NAMES = ["Support Bot", "Haiku Poet", "SQL Helper", "Tutor", "Translator", "Summariser",
+NAMES = ["Support Bot", "Haiku Poet", "SQL Coach", "Tutor", "Translator", "Summariser",
          "Code Reviewer", "Travel Guide", "Chef", "Legal Drafts", "Marketing Copy", "Therapist Notes"]  # fmt: skip
 _BATCH = 5_000
 

@@ -302,7 +302,7 @@ def balance_over_time(db: Database, flt: UsageFilter, *, now: int | None = None)
     return BalanceOverTime(fixed.unit, points, [o for o in outlooks if o is not None])
 
 
-# --- Helpers ---------------------------------------------------------------------------------------------
+# --- The parts of the queries ---------------------------------------------------------------------------
 
 
 def _bucket(flt: UsageFilter) -> Any:

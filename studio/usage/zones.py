@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -68,12 +68,6 @@ class Offsets:
 
     changes: tuple[int, ...]
     values: tuple[int, ...]
-
-    def at(self, at_ms: int) -> int:
-        for change, value in zip(self.changes, self.values, strict=False):
-            if at_ms < change:
-                return value
-        return self.values[-1]
 
 
 @functools.lru_cache(maxsize=256)
@@ -152,7 +146,3 @@ def local_date(at_ms: int, zone_name: str) -> date:
 def local_text(at_ms: int, zone_name: str) -> str:
     """An instant as a local date and time, e.g. 2026-03-29 14:05."""
     return datetime.fromtimestamp(at_ms / 1000, zone_named(zone_name)).strftime("%Y-%m-%d %H:%M")
-
-
-def utc_text(at_ms: int) -> str:
-    return datetime.fromtimestamp(at_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
