@@ -25,6 +25,7 @@ BENCHMARKS = {
     "marketplace": "bench.bench_marketplace",
     "startup": "bench.bench_startup",
     "suites": "bench.bench_suites",
+    "usage": "bench.bench_usage",
     "model": "bench.local_model",
 }
 

@@ -24,6 +24,7 @@ from ui.status import build_status, wire_status
 from ui.suites_tab import SUITES_TAB_ID, build_suites_tab
 from ui.templates_tab import Template, build_templates_tab, try_template
 from ui.theme import build_theme, load_css
+from ui.usage_tab import USAGE_TAB_ID, build_usage_tab
 
 TITLE = "Assistant Studio"
 # 50 browser tabs chatting at once must not queue behind each other: Gradio runs one event per
@@ -83,6 +84,8 @@ def create_app(ctx: StudioContext) -> gr.Blocks:
                 templates = build_templates_tab(ctx, blocks)
             with gr.Tab("Test Suites", id=SUITES_TAB_ID) as suites_tab:
                 build_suites_tab(ctx, suites_tab)
+            with gr.Tab("Usage", id=USAGE_TAB_ID) as usage_tab:
+                build_usage_tab(ctx, blocks, usage_tab)
 
         # --- Wiring: the status line, and every way into the Playground --------------------------------
         wire_status(ctx, status, blocks)

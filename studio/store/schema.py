@@ -128,6 +128,10 @@ generations = Table(
     Column("balance_after", BigInteger),
     Index("ix_generations_server_at", "server", "at_ms"),
     Index("ix_generations_lineage_at", "server", "lineage", "at_ms"),
+    # The usage view: time ranges over every server, the name an assistant last ran with, the models.
+    Index("ix_generations_at", "at_ms"),
+    Index("ix_generations_lineage_latest", "lineage", "at_ms"),
+    Index("ix_generations_model", "server", "model"),
 )
 
 # --- Test suites (revision 0002) -------------------------------------------------------------------------

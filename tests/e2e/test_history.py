@@ -49,7 +49,9 @@ def test_edit_twice_see_the_diff_label_production_and_restore(page):
 
     panel.get_by_role("spinbutton", name="Version", exact=True).fill("1")
     panel.get_by_role("button", name="Restore this version").click()
-    expect(panel.get_by_text(re.compile(r"^Restored version 1 of “Haiku Poet”\. Recorded as version 4\."))).to_be_visible()
+    expect(
+        panel.get_by_text(re.compile(r"^Restored version 1 of “Haiku Poet”\. Recorded as version 4\."))
+    ).to_be_visible()
     expect(instructions).to_have_value("Answer in haiku about autumn.")  # the form shows what was restored
     expect(history.get_by_role("gridcell", name="v4", exact=True)).to_be_visible()
     expect(history.get_by_role("gridcell", name="restored", exact=True)).to_be_visible()

@@ -25,7 +25,9 @@ def test_a_rebound_name_gets_a_refusal_page_not_the_studio(studio):
             page = chromium.new_page()
             answer = page.goto(f"http://rebound.attacker.test:{port}/")
             assert answer is not None and answer.status == 403
-            expect(page.get_by_text("does not answer to the host name 'rebound.attacker.test'")).to_be_visible()
+            expect(
+                page.get_by_text("does not answer to the host name 'rebound.attacker.test'")
+            ).to_be_visible()
             expect(page.get_by_role("tablist")).to_have_count(0)
             page.goto(studio.url)
             wait_ready(page)

@@ -17,6 +17,7 @@ from ui.context import (
 )
 from ui.suites_tab import SUITES_TAB_ID
 from ui.templates_tab import load_templates
+from ui.usage_tab import USAGE_TAB_ID
 
 ENDPOINTS = {
     "status", "list_assistants", "get_assistant", "create_assistant", "update_assistant", "delete_assistant",
@@ -56,6 +57,7 @@ def test_title_tabs_and_labels(launched_studio):
         ("Playground", PLAYGROUND_TAB_ID),
         ("Use-Case Templates", TEMPLATES_TAB_ID),
         ("Test Suites", SUITES_TAB_ID),
+        ("Usage", USAGE_TAB_ID),
     ]
     unlabelled = [(c["type"], c["props"].get("elem_id")) for c in config["components"]
                   if c["type"] in LABELLED and not str(c["props"].get("label") or "").strip()]  # fmt: skip

@@ -96,6 +96,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_generations_server_at", "generations", ["server", "at_ms"])
     op.create_index("ix_generations_lineage_at", "generations", ["server", "lineage", "at_ms"])
+    op.create_index("ix_generations_at", "generations", ["at_ms"])
+    op.create_index("ix_generations_lineage_latest", "generations", ["lineage", "at_ms"])
+    op.create_index("ix_generations_model", "generations", ["server", "model"])
 
 
 def downgrade() -> None:
