@@ -1,8 +1,8 @@
 """The versions of one assistant side by side: what each cost, how fast and how reliably it answered, how
 often it won in Compare, and how it passed its test suites.
 
-The pass rates come from the test suites' runs, through `PassRates`: `suite_pass_rates` is where the test
-suites plug in; until they keep runs in the store, it finds none and the view says so.
+The pass rates come from the test suites' runs (`suite_pass_rates`, given as a `PassRates` so a test can
+pass its own).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy import Connection, case, func, select
 
 from studio.store.database import Database
-from studio.store.schema import generations, wins
+from studio.store.schema import generations, test_results, test_runs, wins
 from studio.usage.filters import UNSAVED, UsageFilter, UsageInputError, conditions
 from studio.usage.queries import percentile_rows
 
@@ -51,8 +51,41 @@ class PassRates(Protocol):
 def suite_pass_rates(
     connection: Connection, *, server: str | None, lineage: str, start_ms: int | None, end_ms: int | None
 ) -> Mapping[int, PassRate]:
-    """The test suites' pass rates, read in the same transaction as the rest. None are kept yet."""
-    return {}
+    """The test suites' pass rates per version, from the runs started within the range, read in the same
+    transaction as the rest. A result counts as passed only if it passed: a fail and an error (a call or a
+    check that could not be made) both count against it."""
+    runs = select(test_runs.c.id, test_runs.c.targets).where(test_runs.c.lineage == lineage)
+    if server is not None:
+        runs = runs.where(test_runs.c.server == server)
+    if start_ms is not None:
+        runs = runs.where(test_runs.c.started_ms >= start_ms)
+    if end_ms is not None:
+        runs = runs.where(test_runs.c.started_ms < end_ms)
+    versions_of: dict[tuple[str, int], int] = {}
+    for run_id, targets in connection.execute(runs):
+        for index, target in enumerate(targets or []):
+            if isinstance(target, dict) and isinstance(target.get("version"), int):
+                versions_of[(run_id, index)] = target["version"]
+    if not versions_of:
+        return {}
+    counts = connection.execute(
+        select(
+            test_results.c.run_id,
+            test_results.c.target,
+            func.count(),
+            func.sum(case((test_results.c.status == "pass", 1), else_=0)),
+        )
+        .where(test_results.c.run_id.in_({run_id for run_id, _ in versions_of}))
+        .group_by(test_results.c.run_id, test_results.c.target)
+    )
+    totals: dict[int, list[int]] = {}
+    for run_id, target, total, passed in counts:
+        version = versions_of.get((run_id, target))
+        if version is not None:
+            tally = totals.setdefault(version, [0, 0])
+            tally[0] += int(passed or 0)
+            tally[1] += int(total)
+    return {version: PassRate(passed, total) for version, (passed, total) in totals.items()}
 
 
 @dataclass(frozen=True)

@@ -400,3 +400,35 @@ def test_the_migration_builds_the_indexes_the_schema_declares(store):
     declared = {index.name for index in generations.indexes}
     assert declared <= built
     assert {"ix_generations_at", "ix_generations_lineage_latest"} <= declared
+
+
+def test_the_versions_pass_rates_come_from_the_suites_runs(store):
+    from studio.store.schema import test_results, test_runs
+
+    db = store.get().db
+    now = 1_800_000_000_000
+
+    def run(run_id: str, versions: list[int], results: list[tuple[int, str]]) -> None:
+        with db.write() as connection:
+            connection.execute(test_runs.insert().values(
+                id=run_id, server=SERVER, lineage="asst_1", suite_id=None, suite_name="s", origin="cli",
+                status="finished", targets=[{"label": f"v{v}", "version": v} for v in versions], cases=2,
+                repeats=1, concurrency=1, heartbeat_ms=now, started_ms=now,
+            ))  # fmt: skip
+            connection.execute(test_results.insert(), [
+                {"run_id": run_id, "case_index": i, "target": target, "repeat": 0, "status": status,
+                 "outcomes": [], "created_ms": now}
+                for i, (target, status) in enumerate(results)
+            ])  # fmt: skip
+
+    run("run_a", [1, 2], [(0, "pass"), (0, "fail"), (1, "pass"), (1, "pass")])
+    run("run_b", [2], [(0, "error"), (0, "pass")])
+    with db.read() as connection:
+        rates = usage.suite_pass_rates(
+            connection, server=SERVER, lineage="asst_1", start_ms=None, end_ms=None
+        )
+        assert (
+            usage.suite_pass_rates(connection, server=SERVER, lineage="asst_1", start_ms=now + 1, end_ms=None)
+            == {}
+        )
+    assert rates == {1: usage.PassRate(1, 2), 2: usage.PassRate(3, 4)}  # an error counts against
