@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 # Every button that would change the stored assistants starts with one of these words.
 CHANGES = re.compile(r"^\s*(create|save|delete|import|add|new|confirm|rename|update)\b", re.IGNORECASE)
-TABS = ["My Assistants", "Marketplace", "Playground", "Use-Case Templates"]
+TABS = ["My Assistants", "Marketplace", "Playground", "Use-Case Templates", "Test Suites", "Usage"]
 
 
 def test_demo_mode_offers_no_way_to_change_anything(context, demo_studio):
