@@ -179,7 +179,7 @@ def test_the_status_after_a_stream_comes_from_its_last_view():
     assert problem.visible is False and retry.visible is False
     conversation.fail(conversation.add_user_turn("hi"), "It broke.")
     failed = ChatView(conversation, draft="hi", error="It broke.", cost="Sending costs 1 token")
-    assert pg.stream_frame(session, failed) == (session, chat_messages(conversation), "hi")
+    assert pg.stream_frame(session, failed) == (chat_messages(conversation), "hi")
     session.last_view = failed  # what the stream's wrapper keeps once the stream is over
     problem, retry, cost = pg.status_after(session)
     assert problem.visible is True and "It broke." in problem.value
@@ -193,8 +193,8 @@ def test_the_status_after_a_stream_comes_from_its_last_view():
     problem, retry, cost = pg.status_after(session)
     assert problem.visible is False and retry.visible is False and cost == gr.skip()
     assert (
-        len(pg.render_view(session, failed)) == 6
-    )  # one-shot actions (Stop, Undo, Clear) set all six outputs
+        len(pg.render_view(session, failed)) == 5
+    )  # one-shot actions (Stop, Undo, Clear) set all five outputs
 
 
 def test_a_conversation_is_saved_as_a_test_case_to_replay(launched_studio, local_server):

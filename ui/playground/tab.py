@@ -134,10 +134,10 @@ def recent_list(session: PlaygroundSession) -> gr.Dropdown:
 
 
 def stream_frame(session: PlaygroundSession, view: handlers.ChatView) -> tuple[Any, ...]:
-    """A chat view as a stream's outputs: the session, the chat, the input. Gradio rebuilds a component for
-    every property update (gr.skip() included) on every step, so a stream outputs only these; its last view
-    is kept in the session for the step after it (status_after)."""
-    return session, chat_messages(view.conversation), gr.skip() if view.draft is None else view.draft
+    """A chat view as a stream's outputs: the chat and the input. Gradio rebuilds a component for every
+    property update (gr.skip() included) on every step, so a stream outputs only these; the session is
+    changed in place (no output needed), and its last view is kept for the step after it (status_after)."""
+    return chat_messages(view.conversation), gr.skip() if view.draft is None else view.draft
 
 
 def status_after(session: PlaygroundSession) -> tuple[Any, Any, Any]:
@@ -160,7 +160,7 @@ def hide_status() -> tuple[Any, Any]:
 
 
 def render_view(session: PlaygroundSession, view: handlers.ChatView) -> tuple[Any, ...]:
-    """A one-shot chat action's view (Stop, Undo, Clear): state, chat, input, error, Retry, cost."""
+    """A one-shot chat action's view (Stop, Undo, Clear): chat, input, error, Retry, cost."""
     session.last_view = view
     return (*stream_frame(session, view), *status_after(session))
 
@@ -442,11 +442,7 @@ def _wire_chat(
     # --- Wiring ---------------------------------------------------------------------------------------
     form = [s.instructions, s.model, s.temperature, s.max_tokens]
     form_vars = [*form, s.variables_json]
-    stream_outputs = [
-        session_state,
-        c.chatbot,
-        c.message,
-    ]  # the chatbot first after the state: scripts read it
+    stream_outputs = [c.chatbot, c.message]  # the chatbot first: scripts read it
     status_outputs = [c.error, c.retry, c.cost]
     # The first ones in the order scripts have read them since the Playground's first release.
     open_outputs = [session_state, s.picker, c.chatbot, s.instructions, s.summary, s.save_row, c.error, c.retry, c.cost,
