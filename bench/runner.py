@@ -66,18 +66,15 @@ def start_server(args: argparse.Namespace) -> EmbeddedServer:
 
 def serve_studio(server: EmbeddedServer, port: int) -> None:
     """What app.py's serve() does, on the connection open_connection() would make for this server."""
-    from studio.servers import server_key
-    from studio.store import StoreHandle, default_url
+    from app import studio_context
+    from backend.connection import Connection
     from ui.app import configure_queue, create_app, launch_kwargs
-    from ui.context import StudioContext
 
     key = SecretStr(server.api_key)
     client = AsyncAssistantsClient.from_settings(server.settings, base_url=server.base_url, api_key=key)
-    data_dir = server.settings.data_dir  # the store beside the local server's data, as app.py keeps it
-    ctx = StudioContext(client=client, demo=False, server_label=describe_server(server.base_url),
-                        store=StoreHandle(default_url(data_dir)),
-                        server_key=server_key(server.base_url, local_data_dir=data_dir))  # fmt: skip
-    blocks = configure_queue(create_app(ctx))
+    label = describe_server(server.base_url)
+    connection = Connection(client, server, label, server.base_url, server.settings, key)
+    blocks = configure_queue(create_app(studio_context(connection)))
     blocks.launch(**launch_kwargs(host="127.0.0.1", port=port, share=False, auth=None))
 
 
