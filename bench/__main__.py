@@ -24,6 +24,7 @@ BENCHMARKS = {
     "sessions": "bench.bench_sessions",
     "marketplace": "bench.bench_marketplace",
     "startup": "bench.bench_startup",
+    "history": "bench.bench_history",
     "suites": "bench.bench_suites",
     "usage": "bench.bench_usage",
     "model": "bench.local_model",

@@ -10,15 +10,13 @@ way: on SQLite streamed out against window functions, on PostgreSQL percentile_d
 
 from __future__ import annotations
 
-import subprocess
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, func, select
 
-from bench.common import Row, fmt_ms, median, ms, p95, rounds_of, scratch_dir
+from bench.common import Row, fmt_ms, median, ms, p95, rounds_of, store_urls
 from bench.usage_log import ASSISTANTS, LOCAL, fill
 from studio import usage
 from studio.store import StoreHandle
@@ -32,18 +30,6 @@ from studio.usage.queries import percentile_rows
 COUNT = 100_000
 GOAL_MS = 200.0
 ZONE = "Europe/Paris"
-
-
-@contextmanager
-def stores() -> Iterator[dict[str, str]]:
-    """{"SQLite": url, "PostgreSQL": url}; PostgreSQL is left out (and the table says so) if it cannot start."""
-    from tests.postgres import postgres_server
-
-    with scratch_dir() as folder, ExitStack() as stack:
-        urls = {"SQLite": f"sqlite:///{folder / 'workbench.db'}"}
-        with suppress(RuntimeError, OSError, subprocess.CalledProcessError):
-            urls["PostgreSQL"] = stack.enter_context(postgres_server()).create_database()
-        yield urls
 
 
 def queries(db: Database, now: int) -> dict[str, Callable[[], Any]]:
@@ -146,7 +132,7 @@ def run(quick: bool = False) -> list[Row]:
     """p95 of each query against the count-and-sum floor, on SQLite and PostgreSQL."""
     rounds, budget = (5, 60.0) if quick else (30, 300.0)
     rows: list[Row] = []
-    with stores() as urls:
+    with store_urls() as urls:
         if "PostgreSQL" not in urls:
             rows.append(Row("usage on PostgreSQL", "-", "skipped", "-", None, "PostgreSQL could not start"))
         for label, url in urls.items():

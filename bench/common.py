@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,6 +190,19 @@ def wait_until_ok(url: str, timeout: float = START_TIMEOUT, proc: Child | None =
                 pass
             time.sleep(0.02)
     raise RuntimeError(f"{url} did not answer within {timeout:g} s")
+
+
+@contextmanager
+def store_urls() -> Iterator[dict[str, str]]:
+    """The studio's store on {"SQLite": url, "PostgreSQL": url}; PostgreSQL (Debian's, started in a temporary
+    folder as the tests start it) is left out, and the table says so, if it cannot start."""
+    from tests.postgres import postgres_server
+
+    with scratch_dir() as folder, ExitStack() as stack:
+        urls = {"SQLite": f"sqlite:///{folder / 'workbench.db'}"}
+        with suppress(RuntimeError, OSError, subprocess.CalledProcessError):
+            urls["PostgreSQL"] = stack.enter_context(postgres_server()).create_database()
+        yield urls
 
 
 # --- Gradio's HTTP API: POST /gradio_api/call/<api>, then read the event's SSE stream ------------------

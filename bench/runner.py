@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,11 @@ def start_server(args: argparse.Namespace) -> EmbeddedServer:
     return server.start()
 
 
-def serve_studio(server: EmbeddedServer, port: int) -> None:
-    """What app.py's serve() does, on the connection open_connection() would make for this server."""
+def serve_studio(server: EmbeddedServer, port: int, *, store: bool = True) -> None:
+    """What app.py's serve() does, on the connection open_connection() would make for this server.
+
+    `store=False`: the same studio without its store (no history, no generation log), to measure their cost.
+    """
     from app import studio_context
     from backend.connection import Connection
     from ui.app import configure_queue, create_app, launch_kwargs
@@ -74,7 +78,11 @@ def serve_studio(server: EmbeddedServer, port: int) -> None:
     client = AsyncAssistantsClient.from_settings(server.settings, base_url=server.base_url, api_key=key)
     label = describe_server(server.base_url)
     connection = Connection(client, server, label, server.base_url, server.settings, key)
-    blocks = configure_queue(create_app(studio_context(connection)))
+    ctx = studio_context(connection)
+    if not store:
+        ctx.store.close()
+        ctx = replace(ctx, store=None)
+    blocks = configure_queue(create_app(ctx))
     blocks.launch(**launch_kwargs(host="127.0.0.1", port=port, share=False, auth=None))
 
 
@@ -101,12 +109,13 @@ def main() -> None:
     parser.add_argument("--echo-delay-ms", type=float, default=0.0)
     parser.add_argument("--marketplace", type=int, default=0, help="serve this many generated items")
     parser.add_argument("--max-seconds", type=float, default=3600.0, help="exit after this long at most")
+    parser.add_argument("--no-store", action="store_true", help="the studio without its store")
     args = parser.parse_args()
     watch_parent(args.max_seconds)
     server = start_server(args)
     print(json.dumps({"api": server.base_url}), flush=True)
     if args.mode == "studio":
-        serve_studio(server, args.port)
+        serve_studio(server, args.port, store=not args.no_store)
     else:
         threading.Event().wait(args.max_seconds)
 

@@ -80,15 +80,20 @@ def _prepare_sqlite_file(url: URL) -> None:
 
 
 def _sqlite_settings(engine: Engine) -> None:
-    """WAL with synchronous=FULL (a write is on disk once acknowledged), and transactions the studio
-    begins itself, so a write transaction can take the lock up front (BEGIN IMMEDIATE)."""
+    """WAL with synchronous=NORMAL, and transactions the studio begins itself, so a write transaction can
+    take the lock up front (BEGIN IMMEDIATE).
+
+    NORMAL, not FULL: in WAL mode a committed transaction is in the log before the commit returns, so a
+    killed studio (kill -9) loses nothing it acknowledged; only a power cut could lose the last moments of
+    history, never corrupting it. FULL would add an fsync to every save (0.65 ms of a 0.3 ms write here).
+    The local server keeps FULL: it holds the balance."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy's begin event below emits BEGIN
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 Origin = Literal["playground", "compare", "test"]
 Outcome = Literal["completed", "stopped", "failed"]
 _BATCH = 500
+LINGER_SECONDS = 0.25
 _STOP = object()
 
 
@@ -54,11 +56,15 @@ class GenerationRecord:
 class GenerationLog:
     """Hands records to a writer thread; a failing store loses log lines, never an answer."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, linger: float = LINGER_SECONDS) -> None:
         self.db = database
+        self.linger = linger
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._hurry = threading.Event()  # flush() asks the writer not to linger
+        # An id's lineage never changes once the studio has seen it (a brought-back assistant gets a new id).
+        self._lineages: dict[tuple[str, str], str] = {}
         self.problem = ""  # the last write's failure, "" once writes work again
 
     def record(self, entry: GenerationRecord) -> None:
@@ -74,7 +80,9 @@ class GenerationLog:
     def flush(self) -> None:
         """Wait until every record handed over so far is written (or dropped after a failure)."""
         if self._thread is not None:
+            self._hurry.set()
             self._queue.join()
+            self._hurry.clear()
 
     def close(self) -> None:
         """Write what is pending, then stop the writer."""
@@ -86,9 +94,13 @@ class GenerationLog:
     def _write_forever(self) -> None:
         while True:
             batch = [self._queue.get()]
-            while len(batch) < _BATCH:
+            # Linger a moment: the answer that made this record is still drawing its last frames, and the
+            # write would compete with it for the interpreter; records arriving meanwhile share one commit.
+            deadline = time.monotonic() + self.linger
+            while len(batch) < _BATCH and batch[-1] is not _STOP:
+                left = 0.0 if self._hurry.is_set() else deadline - time.monotonic()
                 try:
-                    batch.append(self._queue.get_nowait())
+                    batch.append(self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait())
                 except queue.Empty:
                     break
             entries = [item for item in batch if isinstance(item, GenerationRecord)]
@@ -111,16 +123,15 @@ class GenerationLog:
         rows = [asdict(entry) for entry in entries]
         with self.db.write() as db:
             wanted = {(row["server"], row["assistant_id"]) for row in rows if row["assistant_id"]}
-            lineages: dict[tuple[str, str], str] = {}
-            for server, assistant_id in wanted:
+            for server, assistant_id in wanted - self._lineages.keys():
                 found = db.scalar(
                     select(assistants.c.lineage).where(
                         assistants.c.server == server, assistants.c.assistant_id == assistant_id
                     )
                 )
-                lineages[(server, assistant_id)] = found or assistant_id
+                if found is not None:  # not yet seen by the history: looked up again next time
+                    self._lineages[(server, assistant_id)] = found
             for row in rows:
-                row["lineage"] = (
-                    lineages.get((row["server"], row["assistant_id"])) if row["assistant_id"] else None
-                )
+                key = (row["server"], row["assistant_id"])
+                row["lineage"] = self._lineages.get(key, row["assistant_id"]) if row["assistant_id"] else None
             db.execute(generations.insert(), rows)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, select, true, update
+from sqlalchemy import Connection, and_, bindparam, func, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from studio.errors import StudioError
@@ -39,6 +39,15 @@ SOURCE_WORDS: dict[str, str] = {
 FIRST_SEEN_NOTE = "First seen by the studio: made before it kept history, or by another client."
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 PAGE_SIZE = 50
+
+
+# The last version of a lineage: read on every save, so built once.
+_LATEST = (
+    select(versions)
+    .where(versions.c.server == bindparam("server"), versions.c.lineage == bindparam("lineage"))
+    .order_by(versions.c.number.desc())
+    .limit(1)
+)
 
 
 class _Unchanged(Exception):
@@ -117,6 +126,7 @@ class History:
 
     def __init__(self, database: Database) -> None:
         self.db = database
+        self._upserts: dict[str, Any] = {}
 
     # --- Recording ---------------------------------------------------------------------------------
 
@@ -135,8 +145,7 @@ class History:
         fields = _fields(assistant)
         try:
             with self.db.write() as db:
-                lineage = self._ensure(db, server, assistant_id, fields["name"])
-                number = self._take_number(db, server, lineage)
+                lineage, number = self._bump(db, server, assistant_id, fields["name"])
                 latest = self._latest(db, server, lineage)
                 if latest is not None and latest.fields == fields and source != "brought back":
                     raise _Unchanged  # rolls the number back with the rest
@@ -396,39 +405,44 @@ class History:
 
     # --- Inside a transaction ------------------------------------------------------------------------
 
-    def _ensure(self, db: Connection, server: str, assistant_id: str, name: str) -> str:
-        """The assistant's row (made on first sight, its lineage its own id); returns the lineage."""
-        db.execute(
-            _insert_ignore(assistants, db).values(
-                server=server,
-                assistant_id=assistant_id,
-                lineage=assistant_id,
-                name=name,
-                first_seen_ms=now_ms(),
-            )
-        )
-        db.execute(
-            update(assistants)
-            .where(assistants.c.server == server, assistants.c.assistant_id == assistant_id)
-            .values(name=name, deleted_ms=None)
-        )
-        return self._lineage(db, server, assistant_id) or assistant_id
-
-    def _take_number(self, db: Connection, server: str, lineage: str) -> int:
-        """The next version number of the lineage, taken under the row's lock."""
-        db.execute(
-            _insert_ignore(assistants, db).values(
-                server=server, assistant_id=lineage, lineage=lineage, name="", first_seen_ms=now_ms()
-            )
-        )
-        return int(
-            db.execute(
+    def _bump(self, db: Connection, server: str, assistant_id: str, name: str) -> tuple[str, int]:
+        """Take the next version number, under the lineage row's lock: the assistant's row is made on first
+        sight (its lineage its own id) or updated (name, not deleted), in one statement. An assistant brought
+        back keeps counting on its lineage's row."""
+        lineage, number = db.execute(
+            self._upsert(db), {"server": server, "assistant_id": assistant_id, "name": name, "now": now_ms()}
+        ).one()
+        if lineage != assistant_id:
+            number = db.execute(
                 update(assistants)
                 .where(assistants.c.server == server, assistants.c.assistant_id == lineage)
                 .values(last_number=assistants.c.last_number + 1)
                 .returning(assistants.c.last_number)
             ).scalar_one()
-        )
+        return lineage, int(number)
+
+    def _upsert(self, db: Connection) -> Any:
+        """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, built once per dialect: it is on every save."""
+        name = db.dialect.name
+        if name not in self._upserts:
+            dialect = postgresql if name == "postgresql" else sqlite
+            statement = dialect.insert(assistants).values(
+                server=bindparam("server"),
+                assistant_id=bindparam("assistant_id"),
+                lineage=bindparam("assistant_id"),
+                name=bindparam("name"),
+                last_number=1,
+                first_seen_ms=bindparam("now"),
+            )
+            self._upserts[name] = statement.on_conflict_do_update(
+                index_elements=[assistants.c.server, assistants.c.assistant_id],
+                set_={
+                    "name": statement.excluded.name,
+                    "deleted_ms": None,
+                    "last_number": assistants.c.last_number + 1,
+                },
+            ).returning(assistants.c.lineage, assistants.c.last_number)
+        return self._upserts[name]
 
     def _insert(
         self,
@@ -443,19 +457,10 @@ class History:
         restored_from: int | None,
     ) -> Version:
         created = now_ms()
-        db.execute(
-            versions.insert().values(
-                server=server,
-                lineage=lineage,
-                number=number,
-                assistant_id=assistant_id,
-                source=source,
-                note=note or "",
-                restored_from=restored_from,
-                created_ms=created,
-                **fields,
-            )
-        )
+        row = {"server": server, "lineage": lineage, "number": number, "assistant_id": assistant_id,
+               "source": source, "note": note or "", "restored_from": restored_from, "created_ms": created,
+               **fields}  # fmt: skip
+        db.execute(versions.insert(), row)  # values as parameters: the statement is compiled once
         return Version(number, assistant_id, **fields, source=source, note=note or "", created_ms=created,
                        restored_from=restored_from)  # fmt: skip
 
@@ -479,16 +484,7 @@ class History:
         )
 
     def _latest(self, db: Connection, server: str, lineage: str) -> Version | None:
-        row = (
-            db.execute(
-                select(versions)
-                .where(versions.c.server == server, versions.c.lineage == lineage)
-                .order_by(versions.c.number.desc())
-                .limit(1)
-            )
-            .mappings()
-            .first()
-        )
+        row = db.execute(_LATEST, {"server": server, "lineage": lineage}).mappings().first()
         return None if row is None else self._version(row, {}, {})
 
     @staticmethod
