@@ -14,7 +14,7 @@ import gradio as gr
 import pandas as pd
 
 from studio.diff import VersionDiff, diff_fields
-from studio.errors import describe_error
+from studio.errors import StudioError, describe_error
 from studio.store.history import SOURCE_WORDS, HistoryPage
 from ui.assistants_io import humanize_time
 from ui.context import StudioContext, require_editable
@@ -115,15 +115,21 @@ async def show_diff(ctx: StudioContext, assistant_id: str, old: Any, new: Any) -
     return render_diff(diff_fields(a.number, a.fields, b.number, b.fields))
 
 
+def _version_to_change(ctx: StudioContext, assistant_id: str, number: Any, verb: str) -> int:
+    """The version number a change is about, once the studio may change things and an assistant is picked."""
+    require_editable(ctx)
+    if not (assistant_id or "").strip():
+        raise StudioError(PICK_FIRST)
+    chosen = _number(number)
+    if chosen is None:
+        raise StudioError(f"Give the number of the version to {verb}, e.g. 3.")
+    return chosen
+
+
 async def restore_version(ctx: StudioContext, assistant_id: str, number: Any, note: str = "") -> str:
     """Save an older version back to the API, as a new version."""
-    chosen = _number(number)
     try:
-        require_editable(ctx)
-        if not (assistant_id or "").strip():
-            return PICK_FIRST
-        if chosen is None:
-            return "Give the number of the version to restore, e.g. 3."
+        chosen = _version_to_change(ctx, assistant_id, number, "restore")
         saved = await ctx.library.restore(assistant_id, chosen, (note or "").strip())
     except Exception as err:
         return f"Not restored: {escape_md(describe_error(err))}"
@@ -134,13 +140,8 @@ async def restore_version(ctx: StudioContext, assistant_id: str, number: Any, no
 
 async def set_label(ctx: StudioContext, assistant_id: str, label: str, number: Any) -> str:
     """Point a label (production, staging, any name) at a version; it moves from where it was."""
-    chosen = _number(number)
     try:
-        require_editable(ctx)
-        if not (assistant_id or "").strip():
-            return PICK_FIRST
-        if chosen is None:
-            return "Give the number of the version to label, e.g. 3."
+        chosen = _version_to_change(ctx, assistant_id, number, "label")
         await ctx.library.set_label(assistant_id, label or "", chosen)
     except Exception as err:
         return f"Not labelled: {escape_md(describe_error(err))}"
