@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,15 @@ from backend.server.engines.base import (
     Waiting,
 )
 from backend.server.engines.llama import BUNDLED_FILE, LlamaEngine
-from backend.server.engines.llama_threads import CACHE_FILE, candidates, cores
+from backend.server.engines.llama_threads import (
+    CACHE_FILE,
+    FIRST_PROBE,
+    PROBE_EVERY_MAX,
+    PROBE_STEPS,
+    ThreadTuner,
+    candidates,
+    cores,
+)
 
 needs_runtime = pytest.mark.skipif(
     importlib.util.find_spec("llama_cpp") is None, reason="llama-cpp-python is not installed"
@@ -352,35 +361,76 @@ def test_a_consumer_that_walks_away_frees_the_model(engine: LlamaEngine) -> None
     finished(events)
 
 
-# --- Threads: measured once per machine and model, or set -------------------------------------------
+# --- Threads: measured while answering, or set --------------------------------------------------------
+
+
+def tune(tuner: ThreadTuner, seconds: Callable[[int, int], float], steps: int) -> list[int]:
+    """Run `steps` steps whose time per token is seconds(step, threads); the counts each step used."""
+    used = []
+    for step in range(steps):
+        threads = tuner.next_threads()
+        used.append(threads)
+        tuner.record(threads, seconds(step, threads))
+    return used
+
+
+def test_the_tuner_moves_to_the_faster_count_within_an_answer() -> None:
+    tuner = ThreadTuner([1, 2], start=2)
+    tune(tuner, lambda step, n: 0.010 if n == 1 else 0.020, FIRST_PROBE + 2 * PROBE_STEPS)
+    assert tuner.current == 1 and tuner.switches == 1
+
+
+def test_the_tuner_keeps_a_count_that_stays_fastest_and_tries_others_less_often() -> None:
+    tuner = ThreadTuner([1, 2], start=2)
+    used = tune(tuner, lambda step, n: 0.010 if n == 2 else 0.020, 20_000)
+    assert tuner.current == 2 and tuner.switches == 0
+    assert used.count(1) / len(used) < 0.01  # the slower count is tried, rarely
+    late = used[10_000:]
+    assert 0 < late.count(1) <= 2 * PROBE_STEPS * len(late) // PROBE_EVERY_MAX + PROBE_STEPS
+
+
+def test_the_tuner_follows_the_machine_when_its_load_changes() -> None:
+    tuner = ThreadTuner([1, 2, 4], start=4)
+    busy_from = 5_000  # then two threads stall each other at every barrier: one is faster
+
+    def seconds(step: int, n: int) -> float:
+        return {1: 0.020, 2: 0.011, 4: 0.012}[n] if step < busy_from else {1: 0.020, 2: 0.060, 4: 0.080}[n]
+
+    used = tune(tuner, seconds, busy_from + 3 * PROBE_EVERY_MAX)
+    assert used[busy_from - 1] == 2  # it had found 2 while the machine was idle
+    assert tuner.current == 1
+
+
+def test_on_one_core_the_tuner_never_tries_another_count() -> None:
+    tuner = ThreadTuner(candidates(1), start=8)
+    assert set(tune(tuner, lambda step, n: 0.01, 10_000)) == {1}
 
 
 @pytest.mark.model
-def test_threads_are_measured_once_and_kept_in_the_data_folder(tmp_path: Path) -> None:
+def test_measured_threads_are_kept_in_the_data_folder_for_the_next_start(tmp_path: Path) -> None:
     first = LlamaEngine(n_ctx=CONTEXT, slots=2, cache_dir=tmp_path)
     try:
-        first.load()
+        finished(list(first.generate(ask(LONG, max_tokens=24))))
+        tuners = first.load().tuners
+        assert set(tuners) == {"one", "batch"}
+        assert tuners["one"].probing or tuners["one"].current in candidates(cores())
     finally:
         first.close()
-    measured = first.threads
-    assert measured is not None and measured.source == "measured"
-    assert set(measured.speeds["alone"]) == set(candidates(cores()))
-    assert measured.n_threads == max(measured.speeds["alone"], key=measured.speeds["alone"].__getitem__)
-    assert measured.n_threads_batch == max(measured.speeds["batch"], key=measured.speeds["batch"].__getitem__)
-    assert (tmp_path / CACHE_FILE).is_file()
+    kept = json.loads((tmp_path / CACHE_FILE).read_text())
+    assert kept["key"]["cores"] == cores() and set(kept["threads"]) == {"one", "batch"}
 
+    kept["threads"] = {"one": 1, "batch": 1}
+    (tmp_path / CACHE_FILE).write_text(json.dumps(kept))
     again = LlamaEngine(n_ctx=CONTEXT, slots=2, cache_dir=tmp_path)
     try:
         again.load()
-        assert again.threads is not None and again.threads.source == "saved"
-        assert (again.threads.n_threads, again.threads.n_threads_batch) == (
-            measured.n_threads,
-            measured.n_threads_batch,
-        )
-        finished(list(again.generate(ask(max_tokens=4))))
+        assert (again.n_threads, again.n_threads_batch) == (1, 1)  # it starts where the last run ended
     finally:
         again.close()
 
-    # Another slot count is another measurement; the setting overrides any measurement.
-    assert LlamaEngine(slots=3, cache_dir=tmp_path).n_threads is None
-    assert LlamaEngine(n_threads=1, cache_dir=tmp_path).n_threads == 1
+    fixed = LlamaEngine(n_ctx=CONTEXT, n_threads=1, cache_dir=tmp_path)
+    try:
+        finished(list(fixed.generate(ask(max_tokens=4))))
+        assert fixed.load().tuners == {} and (fixed.n_threads, fixed.n_threads_batch) == (1, 1)
+    finally:
+        fixed.close()

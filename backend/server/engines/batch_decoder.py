@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from backend.server.engines.llama_threads import ThreadTuner
+
 log = logging.getLogger(__name__)
 
 # llama.cpp's defaults for chat completions (llama-cpp-python's create_chat_completion), so that a
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 TOP_K, TOP_P, MIN_P, TYPICAL_P = 40, 0.95, 0.05, 1.0
 
 FinishReason = Literal["stop", "length"]
+_END = None  # an end-of-generation token's entry in the table of pieces
 
 
 class DecodeError(RuntimeError):
@@ -146,6 +149,7 @@ class BatchDecoder:
         n_threads_batch: int,
         n_batch: int = 512,
         flash_attention: bool = False,
+        tuners: dict[str, ThreadTuner] | None = None,
     ) -> None:
         import llama_cpp
         from llama_cpp import _internals
@@ -171,6 +175,8 @@ class BatchDecoder:
             params.kv_unified = False
         self._context = _internals.LlamaContext(model=model, params=params, verbose=False)
         self.n_threads, self.n_threads_batch = n_threads, n_threads_batch
+        # "one": steps of a single token (llama.cpp's n_threads); "batch": several (n_threads_batch).
+        self.tuners = tuners or {}
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
         self._rows = [self._batch.seq_id[i] for i in range(n_batch)]
         self._slots = [_Slot(seq_id) for seq_id in range(slots)]
@@ -178,6 +184,7 @@ class BatchDecoder:
         self._waiting: deque[Sequence] = deque()
         self._cond = threading.Condition()
         self._piece_buffer = ctypes.create_string_buffer(64)
+        self._pieces: dict[int, bytes | None] = {}  # token -> its text's bytes, _END for end-of-generation
         self._closing = False  # no new sequences
         self._stopping = False  # the decode thread ends at its next step
         self._thread: threading.Thread | None = None
@@ -303,7 +310,11 @@ class BatchDecoder:
         return sampler
 
     def _step(self) -> None:
-        """One llama_decode: every running answer's next token first, then prompt chunks in arrival order."""
+        """One llama_decode: every running answer's next token, then a chunk of the oldest unread prompt.
+
+        Prompts are read one at a time in arrival order, so the first to arrive gets its first token as
+        soon as it would alone, and each later one as soon as those before it have been read.
+        """
         batch, rows = self._batch, self._rows
         outputs: list[tuple[int, _Running]] = []
         n = 0
@@ -316,49 +327,66 @@ class BatchDecoder:
                 running.pending = None
                 outputs.append((n, running))
                 n += 1
-        for running in self._running:
-            prompt = running.seq.prompt
-            if running.fed >= len(prompt) or n >= self.n_batch:
-                continue
-            take = min(len(prompt) - running.fed, self.n_batch - n)
-            seq_id = running.slot.seq_id
-            for token in prompt[running.fed : running.fed + take]:
-                batch.token[n], batch.pos[n], batch.n_seq_id[n] = token, running.fed, 1
+        reading = next((r for r in self._running if r.fed < len(r.seq.prompt)), None)
+        if reading is not None:
+            prompt, seq_id = reading.seq.prompt, reading.slot.seq_id
+            chunk = prompt[reading.fed : reading.fed + self.n_batch - n]
+            for pos, token in enumerate(chunk, start=reading.fed):
+                batch.token[n], batch.pos[n], batch.n_seq_id[n] = token, pos, 1
                 rows[n][0], batch.logits[n] = seq_id, 0
-                running.fed += 1
                 n += 1
-            running.slot.cached.extend(prompt[running.fed - take : running.fed])
-            if running.fed == len(prompt):
+            reading.fed += len(chunk)
+            reading.slot.cached.extend(chunk)
+            if reading.fed == len(prompt):
                 batch.logits[n - 1] = 1
-                outputs.append((n - 1, running))
+                outputs.append((n - 1, reading))
         batch.n_tokens = n
+        # Steps that read a prompt vary too much in cost to compare thread counts by.
+        kind = "one" if n == 1 else "batch"
+        tuner = self.tuners.get(kind) if reading is None else None
+        if tuner is not None:
+            threads = tuner.next_threads()
+            if kind == "one" and threads != self.n_threads:
+                self.set_threads(threads, self.n_threads_batch)
+            elif kind == "batch" and threads != self.n_threads_batch:
+                self.set_threads(self.n_threads, threads)
+        started = time.perf_counter()
         code = self._llama.llama_decode(self._context.ctx, batch)
+        if tuner is not None:
+            tuner.record(threads, (time.perf_counter() - started) / n)
         self.steps += 1
         if code != 0:
             raise DecodeError(f"llama_decode returned {code}")
-        vocab = self.model.vocab
         for index, running in outputs:
             seq = running.seq
             token = self._llama.llama_sampler_sample(running.sampler.sampler, self._context.ctx, index)
             if seq.released:
                 continue
-            if self._llama.llama_vocab_is_eog(vocab, token):
+            piece = self._pieces[token] if token in self._pieces else self._piece(token)
+            if piece is _END:
                 self._finish(running, "stop")
                 continue
             seq.generated += 1
-            seq._push(running.utf8.decode(self._piece(token)))
+            seq._push(running.utf8.decode(piece))
             if seq.generated >= seq.max_tokens:
                 self._finish(running, "length")
             else:
                 running.pending = token
 
-    def _piece(self, token: int) -> bytes:
-        buffer = self._piece_buffer
-        n = self._llama.llama_token_to_piece(self.model.vocab, token, buffer, len(buffer), 0, False)
-        if n < 0:  # a longer piece than the buffer: grow it once and ask again
-            self._piece_buffer = buffer = ctypes.create_string_buffer(-n)
+    def _piece(self, token: int) -> bytes | None:
+        """The token's bytes, or _END for an end-of-generation token; remembered, as every foreign call
+        gives up the GIL and may wait to get it back from the server's threads."""
+        if self._llama.llama_vocab_is_eog(self.model.vocab, token):
+            piece = _END
+        else:
+            buffer = self._piece_buffer
             n = self._llama.llama_token_to_piece(self.model.vocab, token, buffer, len(buffer), 0, False)
-        return buffer.raw[:n]
+            if n < 0:  # a longer piece than the buffer: grow it once and ask again
+                self._piece_buffer = buffer = ctypes.create_string_buffer(-n)
+                n = self._llama.llama_token_to_piece(self.model.vocab, token, buffer, len(buffer), 0, False)
+            piece = buffer.raw[:n]
+        self._pieces[token] = piece
+        return piece
 
     def _finish(self, running: _Running, finish: FinishReason) -> None:
         tail = running.utf8.decode(b"", final=True)

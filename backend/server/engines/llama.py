@@ -29,7 +29,14 @@ from backend.server.engines.base import (
 )
 from backend.server.engines.batch_decoder import BatchDecoder, DecodeError, Sequence
 from backend.server.engines.context_window import ContextTooSmall, Fitted, Messages, fit_messages
-from backend.server.engines.llama_threads import ThreadChoice, choose_threads, cores
+from backend.server.engines.llama_threads import (
+    ThreadTuner,
+    cache_key,
+    candidates,
+    cores,
+    save_threads,
+    saved_threads,
+)
 from backend.server.engines.model_queue import ModelQueue
 
 if TYPE_CHECKING:
@@ -87,9 +94,8 @@ class LlamaEngine:
         self.configured_path = Path(model_path) if model_path is not None else None
         self.n_ctx = n_ctx
         self.slots = slots
-        self.configured_threads = n_threads  # None: measured on this machine at first load
-        self.cache_dir = cache_dir  # where the measured thread counts are kept; None: measured each load
-        self.threads: ThreadChoice | None = None
+        self.configured_threads = n_threads  # None: measured while answering (llama_threads.py)
+        self.cache_dir = cache_dir  # where the measured thread counts are kept between starts
         self._queue = ModelQueue(slots)
         self._load_lock = threading.Lock()
         self._model: Any = None  # llama_cpp._internals.LlamaModel: weights and tokenizer
@@ -125,10 +131,15 @@ class LlamaEngine:
 
     @property
     def n_threads(self) -> int | None:
-        """Threads llama.cpp uses for one token at a time: the setting, else what was measured at load."""
-        if self.configured_threads is not None:
-            return self.configured_threads
-        return self.threads.n_threads if self.threads is not None else None
+        """Threads llama.cpp uses for one token at a time now: the setting, else the measured count."""
+        decoder = self._decoder
+        return decoder.n_threads if decoder is not None else self.configured_threads
+
+    @property
+    def n_threads_batch(self) -> int | None:
+        """Threads llama.cpp uses for several tokens at once (batched answers, prompts) now."""
+        decoder = self._decoder
+        return decoder.n_threads_batch if decoder is not None else self.configured_threads
 
     # --- Engine protocol ---------------------------------------------------------------------------
 
@@ -164,6 +175,9 @@ class LlamaEngine:
             self._state = "not_loaded"
         if decoder is not None:
             decoder.close(wait=CLOSE_WAIT_SECONDS)
+            if decoder.tuners and self._loaded_path is not None:
+                counts = {kind: tuner.current for kind, tuner in decoder.tuners.items()}
+                save_threads(self.cache_dir, cache_key(self._loaded_path), counts)
         if model is not None:
             model.close()
 
@@ -184,15 +198,19 @@ class LlamaEngine:
                 self._load_error = str(exc)
                 raise
             formatter = _make_formatter(model)
-            start = self.configured_threads or cores()
-            decoder = BatchDecoder(
-                model, n_ctx=self.n_ctx, slots=self.slots, n_threads=start, n_threads_batch=start
-            )
-            if self.configured_threads is None:
-                self.threads = choose_threads(decoder, path, self.cache_dir)
-                decoder.set_threads(self.threads.n_threads, self.threads.n_threads_batch)
+            if self.configured_threads is not None:
+                one = batch = self.configured_threads
+                tuners = None
             else:
-                self.threads = ThreadChoice(start, start, "setting")
+                # Start from the counts the last run settled on here, else all cores; then keep measuring.
+                saved = saved_threads(self.cache_dir, cache_key(path))
+                one, batch = saved.get("one", cores()), saved.get("batch", cores())
+                counts = candidates(cores())
+                tuners = {"one": ThreadTuner(counts, one), "batch": ThreadTuner(counts, batch)}
+                one, batch = tuners["one"].current, tuners["batch"].current
+            decoder = BatchDecoder(
+                model, n_ctx=self.n_ctx, slots=self.slots, n_threads=one, n_threads_batch=batch, tuners=tuners
+            )
             self._model, self._formatter, self._decoder = model, formatter, decoder
             self._load_error = ""
             self._state = "ready"

@@ -1,10 +1,13 @@
-"""How many CPU threads llama.cpp gets when STUDIO_MODEL_THREADS is unset: measured on this machine.
+"""How many CPU threads llama.cpp gets when STUDIO_MODEL_THREADS is unset: measured while it answers.
 
-At the model's first load each candidate count decodes a few short answers through the real decoder,
-one alone (llama.cpp's ``n_threads``, used for one token at a time) and as many as there are slots at once
-(``n_threads_batch``, used for several tokens: batched answers and prompts); the fastest of each wins.
-The choice is kept in the data folder, keyed by the model file, the cores and the llama.cpp build, so a
-machine measures once; delete the file to measure again.
+llama.cpp's threads meet at a barrier after every operation of every token. When the machine has other
+work (the server's own threads, the studio's, other programs), a thread that loses its core stalls the
+others at the next barrier, so the fastest count depends on the moment: on 2 idle cores 2 threads decode
+about twice as fast as 1, and on 2 busy cores 1 thread beats 2. So the count is measured, not ruled:
+each kind of decode step (one token, or a batch of several answers' tokens) has a tuner that times the
+steps and, now and then, tries a neighbouring count for a few steps interleaved with the current one,
+and keeps whichever was faster per token. The counts found are kept in the data folder, so the next
+start begins from them.
 """
 
 from __future__ import annotations
@@ -12,30 +15,18 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
-from dataclasses import asdict, dataclass, field
+import statistics
 from pathlib import Path
-from typing import Any, Literal
-
-from backend.server.engines.batch_decoder import BatchDecoder, Sequence
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "model_threads.json"
-PROBE_TEXT = "The history of the bicycle begins"
-PROBE_TOKENS = 16
-PROBE_ROUNDS = 2  # each candidate measured this many times, alternating, the best kept
-
-
-@dataclass
-class ThreadChoice:
-    """Threads for one token at a time and for batches, where they came from, and what was measured."""
-
-    n_threads: int
-    n_threads_batch: int
-    source: Literal["setting", "measured", "saved"]
-    # tokens per second by thread count: "alone" for one answer, "batch" for every slot at once
-    speeds: dict[str, dict[int, float]] = field(default_factory=dict)
+FIRST_PROBE = 8  # steps before the first try of another count: a fresh start converges in one answer
+PROBE_EVERY = 128  # steps between tries while the current count keeps winning, doubled each time...
+PROBE_EVERY_MAX = 4096  # ...up to this many
+PROBE_STEPS = 6  # steps of each count in a try, interleaved so both see the same load
+MARGIN = 0.05  # another count must be this much faster per token to take over
 
 
 def cores() -> int:
@@ -56,91 +47,101 @@ def candidates(available: int) -> list[int]:
     return sorted(counts)
 
 
-def choose_threads(decoder: BatchDecoder, model_path: Path, cache_dir: Path | None) -> ThreadChoice:
-    """The saved choice for this model and machine, else a fresh measurement (saved when it can be)."""
-    key = _key(model_path, decoder.slots)
-    saved = _read(cache_dir, key)
-    if saved is not None:
-        return saved
-    started = time.perf_counter()
-    choice = measure(decoder)
-    log.info(
-        "Measured llama.cpp threads in %.1f s: %d alone, %d for batches (%s).",
-        time.perf_counter() - started,
-        choice.n_threads,
-        choice.n_threads_batch,
-        choice.speeds,
-    )
-    _write(cache_dir, key, choice)
-    return choice
+class ThreadTuner:
+    """Picks the thread count for the next step of one kind, from the times of the steps before."""
+
+    def __init__(self, counts: list[int], start: int) -> None:
+        self.counts = sorted(counts)
+        self.current = min(self.counts, key=lambda n: (abs(n - start), n))
+        self.switches = 0  # how often another count took over, for tests and logs
+        self._every = PROBE_EVERY
+        self._until_probe = FIRST_PROBE
+        self._upward = True
+        self._schedule: list[int] = []  # the counts of the try's remaining steps
+        self._times: dict[int, list[float]] = {}
+
+    @property
+    def probing(self) -> bool:
+        return bool(self._schedule)
+
+    def next_threads(self) -> int:
+        """The thread count for the next step of this kind."""
+        if not self._schedule and self._until_probe <= 0:
+            self._start_probe()
+        return self._schedule[0] if self._schedule else self.current
+
+    def record(self, threads: int, seconds_per_token: float) -> None:
+        """How long the step just run with `threads` took per token."""
+        if not self._schedule:
+            self._until_probe -= 1
+            return
+        if threads != self._schedule[0]:
+            return  # not the step the try asked for (the count was changed elsewhere)
+        self._times.setdefault(threads, []).append(seconds_per_token)
+        self._schedule.pop(0)
+        if not self._schedule:
+            self._decide()
+
+    def _start_probe(self) -> None:
+        index = self.counts.index(self.current)
+        up = self.counts[index + 1] if index + 1 < len(self.counts) else None
+        down = self.counts[index - 1] if index > 0 else None
+        other = (up if self._upward else down) or up or down
+        self._upward = not self._upward
+        if other is None:  # one core: nothing to try
+            self._until_probe = PROBE_EVERY_MAX
+            return
+        self._times = {}
+        self._schedule = [self.current, other] * PROBE_STEPS
+
+    def _decide(self) -> None:
+        mine = statistics.median(self._times[self.current])
+        other = next(n for n in self._times if n != self.current)
+        if statistics.median(self._times[other]) < (1 - MARGIN) * mine:
+            log.info("llama.cpp threads: %d now decode faster than %d.", other, self.current)
+            self.current = other
+            self.switches += 1
+            self._every = PROBE_EVERY
+        else:
+            self._every = min(self._every * 2, PROBE_EVERY_MAX)
+        self._until_probe = self._every
 
 
-def measure(decoder: BatchDecoder, counts: list[int] | None = None) -> ThreadChoice:
-    """Decode PROBE_TOKENS alone and in every slot at each thread count; the fastest of each wins."""
-    counts = counts or candidates(cores())
-    prompt = decoder.model.tokenize(PROBE_TEXT.encode("utf-8"), add_bos=True, special=False)
-    _speed(decoder, prompt, decoder.slots)  # warm up: caches, memory pages, llama.cpp's thread pool
-    alone: dict[int, float] = {}
-    batch: dict[int, float] = {}
-    for _ in range(PROBE_ROUNDS):
-        for n in counts:
-            decoder.set_threads(n, n)
-            alone[n] = max(alone.get(n, 0.0), _speed(decoder, prompt, 1))
-            if decoder.slots > 1:
-                batch[n] = max(batch.get(n, 0.0), _speed(decoder, prompt, decoder.slots))
-    best_alone = max(alone, key=alone.__getitem__)
-    best_batch = max(batch, key=batch.__getitem__) if batch else best_alone
-    return ThreadChoice(best_alone, best_batch, "measured", {"alone": alone, "batch": batch})
+def saved_threads(cache_dir: Path | None, key: dict[str, Any]) -> dict[str, int]:
+    """The counts kept by the last run with this model, machine and build; empty if none."""
+    if cache_dir is None:
+        return {}
+    try:
+        saved = json.loads((cache_dir / CACHE_FILE).read_text(encoding="utf-8"))
+        if saved.get("key") != key:
+            return {}
+        return {kind: int(n) for kind, n in saved["threads"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # absent or unreadable: start from all cores
 
 
-def _speed(decoder: BatchDecoder, prompt: list[int], count: int) -> float:
-    """Tokens per second of `count` greedy answers decoded together, from submission to the last token."""
-    sequences = [Sequence(prompt, PROBE_TOKENS, 0.0) for _ in range(count)]
-    started = time.perf_counter()
-    for seq in sequences:
-        decoder.submit(seq)
-    for seq in sequences:
-        while seq.read() is not None:
-            pass
-    elapsed = time.perf_counter() - started
-    return sum(seq.generated for seq in sequences) / elapsed if elapsed > 0 else 0.0
+def save_threads(cache_dir: Path | None, key: dict[str, Any], threads: dict[str, int]) -> None:
+    """Keep the counts for the next start; a read-only data folder only costs a re-measure."""
+    if cache_dir is None:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        target = cache_dir / CACHE_FILE
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"key": key, "threads": threads}, indent=2), encoding="utf-8")
+        temporary.replace(target)
+    except OSError as exc:
+        log.warning("Could not keep the measured thread counts in %s: %s", cache_dir, exc)
 
 
-def _key(model_path: Path, slots: int) -> dict[str, Any]:
+def cache_key(model_path: Path) -> dict[str, Any]:
+    """What the best counts depend on: the model file, the cores, and the llama.cpp build."""
     import llama_cpp
 
     stat = model_path.stat()
     return {
         "model": model_path.name,
         "size": stat.st_size,
-        "modified": int(stat.st_mtime),
         "cores": cores(),
-        "slots": slots,
         "llama_cpp": getattr(llama_cpp, "__version__", "?"),
     }
-
-
-def _read(cache_dir: Path | None, key: dict[str, Any]) -> ThreadChoice | None:
-    if cache_dir is None:
-        return None
-    try:
-        saved = json.loads((cache_dir / CACHE_FILE).read_text(encoding="utf-8"))
-        if saved.get("key") != key:
-            return None
-        return ThreadChoice(int(saved["n_threads"]), int(saved["n_threads_batch"]), "saved")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # absent or unreadable: measure again
-
-
-def _write(cache_dir: Path | None, key: dict[str, Any], choice: ThreadChoice) -> None:
-    if cache_dir is None:
-        return
-    record = {"key": key, **asdict(choice)}
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        target = cache_dir / CACHE_FILE
-        temporary = target.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        temporary.replace(target)
-    except OSError as exc:  # a read-only data folder only costs a measurement at the next start
-        log.warning("Could not keep the measured thread counts in %s: %s", cache_dir, exc)
