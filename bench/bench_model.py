@@ -1,6 +1,6 @@
 """One answer from the local server against bare llama-cpp-python at its best on this machine, one run.
 
-The server runs with its defaults (threads measured at first load, unless STUDIO_MODEL_THREADS is set).
+The server runs with its defaults (threads tuned while it answers, unless STUDIO_MODEL_THREADS is set).
 Bare llama-cpp-python (``Llama.create_chat_completion``, same file, window and prompt) runs at every
 thread count worth trying here; the fastest is the baseline, and the one with the server's thread count
 is reported too. Subjects alternate, in rotating order, so a busy machine slows all alike. Reports median
@@ -129,10 +129,10 @@ def run(runs: int = 7, max_tokens: int = 64, thread_counts: list[int] | None = N
             EmbeddedServer(settings) as server,
             httpx.Client(timeout=httpx.Timeout(300.0, connect=10.0)) as http,
         ):
-            # The first answer loads the model (and measures threads, unless set); not timed.
+            # The first answer loads the model; not timed.
             server_run(http, server.base_url, server.api_key, max_tokens)
             engine = server.engines.get("llama")
-            assert isinstance(engine, LlamaEngine) and engine.threads is not None
+            assert isinstance(engine, LlamaEngine)
             bare = {
                 n: Llama(
                     model_path=str(path),
@@ -152,18 +152,19 @@ def run(runs: int = 7, max_tokens: int = 64, thread_counts: list[int] | None = N
             measured = alternate(subjects, runs)
             for llm in bare.values():
                 llm.close()
+            served, served_batch = engine.n_threads, engine.n_threads_batch
+            source = "setting" if engine.configured_threads else "tuned"
 
     speeds = {n: median(measured[f"bare {n}"], "tokens_per_second") for n in counts}
     best = max(speeds, key=speeds.__getitem__)
-    served = engine.threads.n_threads
     result: dict[str, Any] = {
         "bench": "model",
         "model": path.name,
         "n_ctx": settings.model_context,
         "cores": cores(),
         "server_threads": served,
-        "server_threads_batch": engine.threads.n_threads_batch,
-        "threads_source": engine.threads.source,
+        "server_threads_batch": served_batch,
+        "threads_source": source,
         "max_tokens": max_tokens,
         "runs": runs,
         "server_tokens": statistics.median(r.tokens for r in measured["server"]),

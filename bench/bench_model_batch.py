@@ -101,17 +101,11 @@ def run(rounds: int = 5, concurrency: int = 4, max_tokens: int = 64) -> dict[str
             EmbeddedServer(base) as slotted,
             httpx.Client(timeout=httpx.Timeout(300.0, connect=10.0), limits=limits) as http,
         ):
-            burst(slotted, http, concurrency, max_tokens)  # loads the model and measures threads
+            burst(slotted, http, concurrency, max_tokens)  # loads the model
             engine = slotted.engines.get("llama")
-            assert isinstance(engine, LlamaEngine) and engine.threads is not None
-            # The queue: the same engine and threads with a single slot, as the local model served before.
-            queued_settings = base.model_copy(
-                update={
-                    "data_dir": Path(data_dir) / "queue",
-                    "model_slots": 1,
-                    "model_threads": engine.n_threads,
-                }
-            )
+            assert isinstance(engine, LlamaEngine)
+            # The queue: the same engine and settings with a single slot, as the local model served before.
+            queued_settings = base.model_copy(update={"data_dir": Path(data_dir) / "queue", "model_slots": 1})
             with EmbeddedServer(queued_settings) as queued:
                 burst(queued, http, concurrency, max_tokens)
                 alone: list[Burst] = []
@@ -126,6 +120,7 @@ def run(rounds: int = 5, concurrency: int = 4, max_tokens: int = 64) -> dict[str
                     shift = index % len(subjects)
                     for subject in subjects[shift:] + subjects[:shift]:
                         subject()
+                threads = (engine.n_threads, engine.n_threads_batch)
 
     # Per place in line: the median first token of the request sent k-th, at once and in the queue.
     places = range(concurrency)
@@ -135,8 +130,8 @@ def run(rounds: int = 5, concurrency: int = 4, max_tokens: int = 64) -> dict[str
         "bench": "model_batch",
         "slots": engine.slots,
         "concurrency": concurrency,
-        "n_threads": engine.threads.n_threads,
-        "n_threads_batch": engine.threads.n_threads_batch,
+        "n_threads": threads[0],
+        "n_threads_batch": threads[1],
         "max_tokens": max_tokens,
         "rounds": rounds,
         "alone_tok_s": statistics.median(b.tokens_per_second for b in alone),
