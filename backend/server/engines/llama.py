@@ -208,9 +208,23 @@ class LlamaEngine:
                 counts = candidates(cores())
                 tuners = {"one": ThreadTuner(counts, one), "batch": ThreadTuner(counts, batch)}
                 one, batch = tuners["one"].current, tuners["batch"].current
-            decoder = BatchDecoder(
-                model, n_ctx=self.n_ctx, slots=self.slots, n_threads=one, n_threads_batch=batch, tuners=tuners
-            )
+            try:
+                decoder = BatchDecoder(
+                    model,
+                    n_ctx=self.n_ctx,
+                    slots=self.slots,
+                    n_threads=one,
+                    n_threads_batch=batch,
+                    tuners=tuners,
+                )
+            except Exception as exc:  # llama.cpp returns no context, e.g. when memory runs short
+                model.close()
+                self._state = "not_loaded"
+                self._load_error = (
+                    f"llama.cpp could not make room for {self.slots} answers of {self.n_ctx} tokens each "
+                    f"({exc}): lower STUDIO_MODEL_SLOTS or STUDIO_MODEL_CONTEXT."
+                )
+                raise EngineUnavailable(self._load_error) from exc
             self._model, self._formatter, self._decoder = model, formatter, decoder
             self._load_error = ""
             self._state = "ready"
@@ -228,7 +242,6 @@ class LlamaEngine:
             )
         # Messages name the file, never its folders: they reach the status line and callers of a shared link.
         if not path.is_file():
-            log.warning("The model file %s does not exist.", path)
             raise EngineUnavailable(
                 f"The model file {path.name} does not exist: set STUDIO_MODEL_PATH to a GGUF file."
             )
@@ -236,7 +249,6 @@ class LlamaEngine:
             with path.open("rb") as file:
                 magic = file.read(4)
         except OSError as exc:
-            log.warning("The model file %s cannot be read: %s", path, exc)
             raise EngineUnavailable(
                 f"{path.name} is not a valid GGUF model: it cannot be read ({exc.strerror or exc})."
             ) from exc

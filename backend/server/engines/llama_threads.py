@@ -138,10 +138,13 @@ def cache_key(model_path: Path) -> dict[str, Any]:
     """What the best counts depend on: the model file, the cores, and the llama.cpp build."""
     import llama_cpp
 
-    stat = model_path.stat()
+    try:
+        size = model_path.stat().st_size
+    except OSError:  # the file went away since it was loaded: nothing will match this key
+        size = -1
     return {
         "model": model_path.name,
-        "size": stat.st_size,
+        "size": size,
         "cores": cores(),
         "llama_cpp": getattr(llama_cpp, "__version__", "?"),
     }
