@@ -91,7 +91,12 @@ class Settings(BaseSettings):
         default=2048, ge=256, description="Context window of the local model, in tokens."
     )
     model_threads: int | None = Field(
-        default=None, ge=1, description="CPU threads for llama.cpp; unset: all cores."
+        default=None,
+        ge=1,
+        description="CPU threads for llama.cpp; unset: the fastest count, measured once on this machine.",
+    )
+    model_slots: int = Field(
+        default=4, ge=1, le=64, description="Answers the local model decodes at once; the rest wait in line."
     )
     openai_base_url: str | None = Field(
         default=None, description="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1"

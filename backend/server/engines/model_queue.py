@@ -1,4 +1,4 @@
-"""A fair first-come, first-served queue for the one local model that every request shares."""
+"""A fair first-come, first-served queue for the local model's answer slots, which every request shares."""
 
 from __future__ import annotations
 
@@ -28,18 +28,21 @@ class Ticket:
 
 
 class ModelQueue:
-    """Hands the model to one holder at a time, in the order the requests arrived."""
+    """Lets at most `slots` holders use the model at once, the others waiting in the order they arrived."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int = 1) -> None:
+        if slots < 1:
+            raise ValueError(f"A model queue needs at least one slot, not {slots}.")
+        self.slots = slots
         self._cond = threading.Condition()
         self._waiting: deque[Ticket] = deque()
-        self._holder: Ticket | None = None
+        self._holders: set[Ticket] = set()
         self._issued = 0
 
     def turn(self, request: EngineRequest, answer: Callable[[], Iterator[T]]) -> Iterator[Waiting | T]:
-        """Wait in line, yielding Waiting when the place changes, then yield from `answer()` with the model.
+        """Wait in line, yielding Waiting when the place changes, then yield from `answer()` in a slot.
 
-        The model is given back however this ends; a request cancelled while waiting gets nothing more.
+        The slot is given back however this ends; a request cancelled while waiting gets nothing more.
         """
         ticket = self.join()
         try:
@@ -60,7 +63,7 @@ class ModelQueue:
             return ticket
 
     def wait_turn(self, ticket: Ticket, request: EngineRequest) -> Iterator[int]:
-        """Yield the position (1 is next) whenever it changes; return on holding the model or on cancel."""
+        """Yield the position (1 is next) whenever it changes; return on holding a slot or on cancel."""
         # A cancelled ticket leaves the queue before this returns; callers tell the outcomes apart by holds().
         request.on_cancel(self._wake)
         last: int | None = None
@@ -69,14 +72,15 @@ class ModelQueue:
                 if request.cancelled.is_set():
                     self._forget(ticket)
                     return
-                if self._holder is None and self._waiting and self._waiting[0] is ticket:
+                if len(self._holders) < self.slots and self._waiting and self._waiting[0] is ticket:
                     self._waiting.popleft()
-                    self._holder = ticket
+                    self._holders.add(ticket)
+                    self._cond.notify_all()  # the next in line may fit in another free slot
                     return
                 if ticket not in self._waiting:
                     return  # already left (the caller gave up); nothing to wait for
-                # Whoever holds the model counts as one ahead; so does a waiter about to take a free model.
-                position = self._waiting.index(ticket) + (1 if self._holder is not None else 0)
+                # Position 1 takes the next slot that frees up.
+                position = self._waiting.index(ticket) + 1
                 if position == last:
                     self._cond.wait(timeout=_POLL_SECONDS)
                     continue
@@ -85,20 +89,26 @@ class ModelQueue:
             yield position
 
     def holds(self, ticket: Ticket) -> bool:
-        """Whether this ticket currently holds the model."""
+        """Whether this ticket currently holds a slot."""
         with self._cond:
-            return self._holder is ticket
+            return ticket in self._holders
 
     def leave(self, ticket: Ticket) -> None:
-        """Give the model back, or leave the line; safe to call more than once."""
+        """Give the slot back, or leave the line; safe to call more than once."""
         with self._cond:
             self._forget(ticket)
 
     @property
     def busy(self) -> bool:
-        """Whether a request holds the model now."""
+        """Whether a request holds a slot now."""
         with self._cond:
-            return self._holder is not None
+            return bool(self._holders)
+
+    @property
+    def held(self) -> int:
+        """How many slots are in use now."""
+        with self._cond:
+            return len(self._holders)
 
     def _wake(self) -> None:
         with self._cond:
@@ -106,8 +116,8 @@ class ModelQueue:
 
     def _forget(self, ticket: Ticket) -> None:
         # Called with the lock held; everyone re-checks their position after any change.
-        if self._holder is ticket:
-            self._holder = None
+        if ticket in self._holders:
+            self._holders.discard(ticket)
         elif ticket in self._waiting:
             self._waiting.remove(ticket)
         self._cond.notify_all()
