@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from backend.server.embedded import EmbeddedServer
-from backend.server.engines.llama import LlamaEngine
+from backend.server.engines.llama import LlamaEngine, model_params
 from backend.server.engines.llama_threads import candidates, cores
 from backend.settings import Settings
 
@@ -115,10 +115,25 @@ def alternate(subjects: dict[str, Callable[[], Run]], rounds: int) -> dict[str, 
     return runs
 
 
-def run(runs: int = 7, max_tokens: int = 64, thread_counts: list[int] | None = None) -> dict[str, Any]:
-    """Warm every subject up, alternate ``runs`` answers each, and return the medians and ratios."""
+def bare_llama(path: Path, n_ctx: int, threads: int) -> Any:
+    """llama-cpp-python's `Llama` with the model parameters the engine loads with (`model_params`). `Llama`
+    takes no such argument, so the bindings' defaults are swapped for the call."""
+    import llama_cpp
+    import llama_cpp.llama_cpp as bindings
     from llama_cpp import Llama
 
+    original = bindings.llama_model_default_params
+    bindings.llama_model_default_params = lambda: model_params(llama_cpp)
+    try:
+        return Llama(
+            model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+        )
+    finally:
+        bindings.llama_model_default_params = original
+
+
+def run(runs: int = 7, max_tokens: int = 64, thread_counts: list[int] | None = None) -> dict[str, Any]:
+    """Warm every subject up, alternate ``runs`` answers each, and return the medians and ratios."""
     counts = thread_counts or candidates(cores())
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(_env_file=None, data_dir=Path(data_dir), engines={"*": "llama"})
@@ -133,16 +148,7 @@ def run(runs: int = 7, max_tokens: int = 64, thread_counts: list[int] | None = N
             server_run(http, server.base_url, server.api_key, max_tokens)
             engine = server.engines.get("llama")
             assert isinstance(engine, LlamaEngine)
-            bare = {
-                n: Llama(
-                    model_path=str(path),
-                    n_ctx=settings.model_context,
-                    n_threads=n,
-                    n_threads_batch=n,
-                    verbose=False,
-                )
-                for n in counts
-            }
+            bare = {n: bare_llama(path, settings.model_context, n) for n in counts}
             subjects: dict[str, Callable[[], Run]] = {
                 "server": lambda: server_run(http, server.base_url, server.api_key, max_tokens)
             }

@@ -21,7 +21,7 @@ from backend.server.engines.base import (
     Finished,
     Waiting,
 )
-from backend.server.engines.llama import BUNDLED_FILE, LlamaEngine
+from backend.server.engines.llama import BUNDLED_FILE, LlamaEngine, cpu_has_amx, model_params
 from backend.server.engines.llama_threads import (
     CACHE_FILE,
     FIRST_PROBE,
@@ -456,3 +456,18 @@ def test_measured_threads_are_kept_in_the_data_folder_for_the_next_start(tmp_pat
         assert fixed.load().tuners == {} and (fixed.n_threads, fixed.n_threads_batch) == (1, 1)
     finally:
         fixed.close()
+
+
+def test_extra_buffer_types_are_left_out_on_a_cpu_with_amx(tmp_path: Path) -> None:
+    """llama.cpp's AMX kernels crash the process on a prompt of several tokens: on such a CPU the model is
+    loaded without them; elsewhere llama.cpp's defaults stay."""
+    import llama_cpp
+
+    assert model_params(llama_cpp, amx=True).use_extra_bufts is False
+    assert model_params(llama_cpp, amx=False).use_extra_bufts is True
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu sse2 avx512f amx_bf16 amx_tile amx_int8\n")
+    assert cpu_has_amx(cpuinfo)
+    cpuinfo.write_text("flags\t\t: fpu sse2 avx2\n")
+    assert not cpu_has_amx(cpuinfo)
+    assert not cpu_has_amx(tmp_path / "missing")

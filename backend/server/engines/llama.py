@@ -268,9 +268,7 @@ class LlamaEngine:
             raise EngineUnavailable(f"{INSTALL_HINT} (llama-cpp-python failed to import: {exc}).") from exc
         llama_cpp._logger.set_verbose(False)  # llama.cpp's loading chatter is not the studio's log
         try:
-            return _internals.LlamaModel(
-                path_model=str(path), params=llama_cpp.llama_model_default_params(), verbose=False
-            )
+            return _internals.LlamaModel(path_model=str(path), params=model_params(llama_cpp), verbose=False)
         except Exception as exc:
             log.warning("llama.cpp could not load %s: %s", path, exc)
             raise EngineUnavailable(
@@ -336,6 +334,29 @@ class LlamaEngine:
         if count >= len(tokens):
             return ""
         return self._model.detokenize(tokens[count:]).decode("utf-8", errors="ignore")
+
+
+def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU advertises Intel AMX (its tile registers), as Linux lists it."""
+    try:
+        flags = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "amx_tile" in flags.split()
+
+
+def model_params(llama_cpp: Any, *, amx: bool | None = None) -> Any:
+    """llama.cpp's model defaults, without its extra CPU buffer types on a CPU with AMX.
+
+    Those buffer types move the weights into layouts for special kernels. On a CPU with AMX, llama.cpp's AMX
+    kernels kill the process (a segmentation fault, which no Python code can catch) at the first prompt of
+    more than one token, measured with llama-cpp-python 0.3.36 on a Xeon with AMX. The bundled Q4_1 weights
+    have no other such layout, so nothing is lost for them; elsewhere the defaults stay.
+    """
+    params = llama_cpp.llama_model_default_params()
+    if (cpu_has_amx() if amx is None else amx) and hasattr(params, "use_extra_bufts"):
+        params.use_extra_bufts = False
+    return params
 
 
 def _make_formatter(model: Any) -> Any:
