@@ -25,6 +25,7 @@ BENCHMARKS = {
     "marketplace": "bench.bench_marketplace",
     "startup": "bench.bench_startup",
     "history": "bench.bench_history",
+    "compare": "bench.bench_compare",
     "suites": "bench.bench_suites",
     "usage": "bench.bench_usage",
     "model": "bench.local_model",

@@ -230,8 +230,13 @@ class Turn:
 class _Reader:
     """Reads the `event:`/`data:` lines of one call; notes the first update that `wanted` accepts."""
 
-    def __init__(self, turn: Turn, wanted: Callable[[Any], bool] | None) -> None:
-        self.turn, self.wanted, self.event = turn, wanted, ""
+    def __init__(
+        self,
+        turn: Turn,
+        wanted: Callable[[Any], bool] | None,
+        watch: Callable[[Any, float], None] | None = None,
+    ) -> None:
+        self.turn, self.wanted, self.watch, self.event = turn, wanted, watch, ""
 
     def feed(self, line: str) -> bool:
         """Take one line; True once the call is over."""
@@ -246,6 +251,8 @@ class _Reader:
             raise RuntimeError(f"the app answered with an error: {data!r}")
         self.turn.updates += 1
         self.turn.data = data
+        if self.watch is not None:
+            self.watch(data, now)
         if self.turn.first is None and (self.wanted is None or self.wanted(data)):
             self.turn.first = now
         if self.event == "complete":
@@ -280,12 +287,14 @@ def gradio_call(
     data: list[Any],
     wanted: Callable[[Any], bool] | None = None,
     session: str | None = None,
+    watch: Callable[[Any, float], None] | None = None,
 ) -> Turn:
-    """Call endpoint `api` and read its events to the end; a `session` keeps gr.State across calls."""
+    """Call endpoint `api` and read its events to the end; a `session` keeps gr.State across calls.
+    `watch(data, time)` sees every update as it comes."""
     turn = Turn(time.perf_counter())
     response = http.post(f"{base}/gradio_api/call/{api}", json=_body(data, session))
     response.raise_for_status()
-    reader = _Reader(turn, wanted)
+    reader = _Reader(turn, wanted, watch)
     with http.stream("GET", f"{base}/gradio_api/call/{api}/{response.json()['event_id']}") as stream:
         stream.raise_for_status()
         for line in stream.iter_lines():
