@@ -22,6 +22,7 @@ BENCHMARKS = {
     "client": "bench.bench_client",
     "app": "bench.bench_app",
     "sessions": "bench.bench_sessions",
+    "processes": "bench.bench_processes",
     "marketplace": "bench.bench_marketplace",
     "startup": "bench.bench_startup",
     "history": "bench.bench_history",
