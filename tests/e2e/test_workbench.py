@@ -145,3 +145,28 @@ def test_chat_text_is_shown_as_typed_and_no_image_is_fetched(context, studio):
     expect(log.locator("img[src*='example.net']")).to_have_count(0)
     expect(log.locator("b", has_text="Hi")).to_have_count(0)
     assert [url for url in requested if urlsplit(url).hostname not in ("127.0.0.1", "localhost")] == []
+
+
+def test_a_conversation_starter_is_sent_with_the_variables_filled_in(page):
+    """A starter is a message like any other: the instructions' variables are filled in from the form."""
+    market = go_to_tab(page, "Marketplace")
+    market.get_by_role("textbox", name="Search the marketplace").fill("regular expressions")
+    market.get_by_role("textbox", name="Search the marketplace").press("Enter")
+    market.get_by_role("grid", name="Marketplace results").get_by_role(
+        "gridcell", name="Regex Builder", exact=True
+    ).click()
+    market.get_by_role("button", name="Try it in the Playground").click()
+
+    panel = go_to_tab(page, "Playground")
+    instructions = panel.get_by_role("textbox", name=re.compile(r"^Instructions"))
+    expect(panel.get_by_text(re.compile(r"marketplace, tried without copying"))).to_be_visible()
+    expect(instructions).to_have_value(re.compile(r"\S"))
+    instructions.fill("Write regular expressions in {{flavour}}.")
+    panel.get_by_role("textbox", name="{{flavour}}").fill("Python")
+    starter = "Regex to match UK postcodes, Python flavour."
+    panel.get_by_role("button", name=starter).click()
+    filled = "Write regular expressions in Python."
+    expect(answers(panel).first).to_contain_text(
+        f"[turn 1 | instructions {len(filled)} chars] You said: {starter}"
+    )
+    expect(panel.get_by_text(re.compile(r"^Problem"))).to_have_count(0)

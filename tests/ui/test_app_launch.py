@@ -157,3 +157,18 @@ def test_open_requests_switch_to_the_chat_tab():
     assert (
         tabs.selected == PLAYGROUND_TAB_ID and "Pick a template" in studio.open_template(templates, None)[2]
     )
+
+
+def test_every_handler_has_type_hints_gradio_can_read(studio_ctx_sync):
+    """Gradio finds a handler's event data (gr.SelectData, gr.EditData) through its type hints; one hint it
+    cannot resolve (a name defined only inside a function) hides them all, and the handler is then called
+    with its arguments shifted by one."""
+    from gradio.utils import get_type_hints
+
+    blocks = studio.create_app(studio_ctx_sync)
+    unreadable = [
+        block_fn.name
+        for block_fn in blocks.fns.values()
+        if getattr(block_fn.fn, "__annotations__", None) and not get_type_hints(block_fn.fn)
+    ]
+    assert unreadable == []

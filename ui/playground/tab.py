@@ -58,6 +58,12 @@ class PlaygroundTab:
     mode: gr.Radio
 
 
+# What the streaming handlers produce. At module level: Gradio reads a handler's type hints to find its
+# event data parameter (gr.EditData, gr.SelectData), and a hint it cannot resolve hides them all.
+ChatViews = AsyncGenerator[handlers.ChatView, None]
+CompareViews = AsyncGenerator[comparing.CompareView, None]
+
+
 def parameters(model: str | None, temperature: float | None, max_tokens: float | None) -> ChatParameters:
     return ChatParameters.from_fields(model, temperature, max_tokens)
 
@@ -219,9 +225,7 @@ def _wire_chat(
     c: ChatPanel,
     t: ChatTools,
 ) -> None:
-    Views = AsyncGenerator[handlers.ChatView, None]
-
-    def streamed(produce: Callable[..., Views]) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
+    def streamed(produce: Callable[..., ChatViews]) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
         """A handler's views as the stream's outputs (the session, the chat, the input), keeping its
         signature: Gradio names API parameters after it. The last view is kept in the session for the
         step after the stream. aclosing: Stop closes the handler's generator, and so its HTTP stream, at once.
@@ -247,7 +251,7 @@ def _wire_chat(
     @streamed
     def chat(session: PlaygroundSession, message: str, instructions: str = "", model: str = "",
              temperature: float = 0.7, max_tokens: float | None = None,
-             variables: dict[str, str] | None = None) -> Views:  # fmt: skip
+             variables: dict[str, str] | None = None) -> ChatViews:  # fmt: skip
         """Send a message with the whole history and stream the answer."""
         session.use_values(variables)
         return handlers.chat(ctx, session.chat, session.choices, message or "", instructions or "",
@@ -255,7 +259,7 @@ def _wire_chat(
 
     @streamed
     def regenerate(session: PlaygroundSession, instructions: str = "", model: str = "", temperature: float = 0.7,
-                   max_tokens: float | None = None, variables: dict[str, str] | None = None) -> Views:  # fmt: skip
+                   max_tokens: float | None = None, variables: dict[str, str] | None = None) -> ChatViews:  # fmt: skip
         """Ask the last question again: Regenerate, or Retry after a failure."""
         session.use_values(variables)
         return handlers.regenerate(ctx, session.chat, session.choices, instructions or "",
@@ -264,7 +268,7 @@ def _wire_chat(
     @streamed
     def edit_message(session: PlaygroundSession, number: float | None, text: str, instructions: str = "",
                      model: str = "", temperature: float = 0.7, max_tokens: float | None = None,
-                     variables: dict[str, str] | None = None) -> Views:  # fmt: skip
+                     variables: dict[str, str] | None = None) -> ChatViews:  # fmt: skip
         """Change sent message `number` (1 is the first), drop what followed, and ask it again."""
         session.use_values(variables)
         return handlers.edit_message(ctx, session.chat, session.choices, number, text or "", instructions or "",
@@ -272,8 +276,9 @@ def _wire_chat(
 
     @streamed
     def edit_in_chat(data: gr.EditData, session: PlaygroundSession, instructions: str, model: str,
-                     temperature: float, max_tokens: float | None, variables: dict | None) -> Views:  # fmt: skip
+                     temperature: float, max_tokens: float | None, variables: dict | None) -> ChatViews:  # fmt: skip
         """The chat's own pencil on a user message."""
+        session.use_values(variables)
         index = data.index if isinstance(data.index, int) else data.index[0]
         number = session.chat.turn_index_of_message(index) + 1
         return handlers.edit_message(ctx, session.chat, session.choices, number, _text(data.value),
@@ -281,8 +286,9 @@ def _wire_chat(
 
     @streamed
     def starter(data: gr.SelectData, session: PlaygroundSession, instructions: str, model: str,
-                temperature: float, max_tokens: float | None, variables: dict | None) -> Views:  # fmt: skip
+                temperature: float, max_tokens: float | None, variables: dict | None) -> ChatViews:  # fmt: skip
         """A conversation starter, sent as the first message."""
+        session.use_values(variables)
         return handlers.chat(ctx, session.chat, session.choices, _text(data.value), instructions or "",
                              parameters(model, temperature, max_tokens))  # fmt: skip
 
@@ -561,15 +567,13 @@ def _wire_compare(
     p: ComparePanel,
     mode: gr.Radio,
 ) -> None:
-    Views = AsyncGenerator[comparing.CompareView, None]
-
     def column_chats(session: PlaygroundSession) -> list[Any]:
         columns = session.compare.columns
         return [
             chat_messages(columns[i].conversation) if i < len(columns) else [] for i in range(MAX_COLUMNS)
         ]
 
-    def streamed(produce: Callable[..., Views]) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
+    def streamed(produce: Callable[..., CompareViews]) -> Callable[..., AsyncIterator[tuple[Any, ...]]]:
         @functools.wraps(produce)
         async def run(
             session: PlaygroundSession, *args: Any, **kwargs: Any
@@ -648,7 +652,9 @@ def _wire_compare(
         return layout(session, comparing.remove_column(session.compare, session.choices, int(column) - 1))
 
     @streamed
-    def compare(session: PlaygroundSession, message: str, variables: dict[str, str] | None = None) -> Views:
+    def compare(
+        session: PlaygroundSession, message: str, variables: dict[str, str] | None = None
+    ) -> CompareViews:
         """Send one message to every column; the answers stream side by side."""
         session.use_values(variables)
         return comparing.send(ctx, session.compare, session.choices, message or "", session.chat.variables,
@@ -657,7 +663,7 @@ def _wire_compare(
     @streamed
     def compare_regenerate(
         session: PlaygroundSession, column: float, variables: dict[str, str] | None = None
-    ) -> Views:
+    ) -> CompareViews:
         """Ask one column (1 to 4) its last question again."""
         session.use_values(variables)
         return comparing.regenerate(
