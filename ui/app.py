@@ -17,6 +17,7 @@ from ui.context import (
     StudioContext,
     open_request,
 )
+from ui.headers import images_from_here
 from ui.hosts import host_check
 from ui.marketplace_tab import build_marketplace_tab, try_request
 from ui.playground import build_playground_tab
@@ -134,8 +135,9 @@ def launch_kwargs(
 ) -> dict[str, Any]:
     """Everything launch() is given, in one place, so app.py and the tests launch the studio identically."""
     return {
-        # Answer only to the names the studio is served as (ui/hosts.py: DNS rebinding).
-        "app_kwargs": {"middleware": [host_check(host, allowed_hosts)]},
+        # Answer only to the names the studio is served as (ui/hosts.py: DNS rebinding), and let its pages show
+        # images only from the studio itself (ui/headers.py).
+        "app_kwargs": {"middleware": [host_check(host, allowed_hosts), images_from_here()]},
         "server_name": host,
         "server_port": port,
         "share": share,

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import re
 
+from markdown_it import MarkdownIt
+
 from studio.conversation import ChatSession, Turn, status_note
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+# A code span: a run of backticks not escaped, to the next run of the same length. A run taken for a span that
+# Markdown reads otherwise would leave its text raw, so only an unescaped run opens one.
+_CODE_SPAN = re.compile(r"(?<!\\)(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+# Only the block structure is read (CommonMark, as the chat's renderer reads it), to find the code blocks.
+_BLOCKS = MarkdownIt("commonmark")
 
 
 def user_text(text: str) -> str:
@@ -31,25 +36,24 @@ def user_text(text: str) -> str:
 
 
 def answer_markdown(text: str) -> str:
-    """An answer's Markdown with raw HTML shown as text and images made into links; code left as it is."""
-    out: list[str] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        opened = _FENCE.match(line)
-        if fence is not None:  # inside a fenced block, everything is literal already
-            out.append(line)
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
-                fence = None
-            continue
-        if opened:
-            fence = opened.group(1)
-            out.append(line)
-            continue
-        if line.startswith(("    ", "\t")):  # an indented code line: literal too
-            out.append(line)
-            continue
-        out.append(_outside_code_spans(line))
-    return "\n".join(out)
+    """An answer's Markdown with raw HTML shown as text and images made into links; code left as it is.
+
+    Which lines are code (fenced or indented blocks) is read by a CommonMark parser, not guessed line by
+    line: a line that only looks like code (an indented paragraph continuation, a fence whose info string
+    holds a backtick) is prepared like any other text."""
+    code = _code_lines(text)
+    return "\n".join(
+        line if number in code else _outside_code_spans(line) for number, line in enumerate(text.split("\n"))
+    )
+
+
+def _code_lines(text: str) -> set[int]:
+    """The numbers (from 0) of the lines that belong to code blocks, their fences included."""
+    lines: set[int] = set()
+    for token in _BLOCKS.parse(text):
+        if token.type in ("fence", "code_block") and token.map:
+            lines.update(range(*token.map))
+    return lines
 
 
 def _outside_code_spans(line: str) -> str:
@@ -64,8 +68,9 @@ def _outside_code_spans(line: str) -> str:
 
 
 def _inert(text: str) -> str:
-    """No tags and no images: `<` becomes an entity, and `![` a plain bang before a link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace("![", "\\![")
+    """No tags and no images: `<` becomes an entity, and the `!` of `![` too, so a backslash before it cannot
+    turn it back into an image."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace("![", "&#33;[")
 
 
 def _answer(turn: Turn) -> str:
