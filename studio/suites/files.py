@@ -120,8 +120,32 @@ def _line(node: yaml.Node) -> int:
 
 
 def _value(node: yaml.Node) -> Any:
+    _check_expanded_size(node)
     constructor = yaml.constructor.SafeConstructor()
     return constructor.construct_document(node)
+
+
+def _check_expanded_size(node: yaml.Node) -> None:
+    """Refuse a value whose aliases repeat it into more text than a whole file may hold: a few lines of
+    anchors and aliases, each naming the one before ten times, would otherwise fill the memory when the
+    value is written out as text ("billion laughs")."""
+    budget = MAX_BYTES
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.ScalarNode):
+            budget -= len(current.value) + 1
+        elif isinstance(current, yaml.MappingNode):
+            budget -= 1
+            stack.extend(part for pair in current.value for part in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            budget -= 1
+            stack.extend(current.value)
+        if budget < 0:
+            raise SuiteFileError(
+                f"Line {_line(node)}: this value repeats YAML aliases into more than {MAX_BYTES // 1_048_576} MB "
+                "of text. Write the value out, or use fewer aliases."
+            )
 
 
 def _child(node: yaml.Node, key: str) -> yaml.Node | None:

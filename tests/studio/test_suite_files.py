@@ -202,3 +202,28 @@ def test_ten_thousand_cases_report_progress():
     steps = []
     assert len(parse_yaml(yaml_text, lambda done, total: steps.append((done, total))).cases) == 10_000
     assert steps[-1] == (10_000, 10_000) and len(steps) == 41
+
+
+def test_aliases_that_would_expand_into_gigabytes_are_refused_naming_the_line():
+    """A kilobyte of anchors, each naming the one before ten times ("billion laughs"), must not fill the
+    memory when a variable is written out as text; a few ordinary aliases still work."""
+    lines = ["l0: &l0 {" + ", ".join(f'k{i}: "lollollollol"' for i in range(10)) + "}"]
+    for n in range(1, 9):
+        lines.append(f"l{n}: &l{n} {{" + ", ".join(f"k{i}: *l{n - 1}" for i in range(10)) + "}")
+    laughs = (
+        "defs:\n" + "\n".join("  " + line for line in lines) + "\ntests:\n  - description: boom\n"
+        "    vars:\n      x: *l8\n    assert:\n      - type: contains\n        value: a\n"
+    )
+    assert len(laughs) < 2_000
+    with pytest.raises(
+        SuiteFileError, match=r"^Line 14: this value repeats YAML aliases into more than 20 MB"
+    ):
+        read_suite_file("laughs.yaml", laughs)
+
+    reused = (
+        "defs:\n  checks: &checks\n    - type: icontains\n      value: paris\n"
+        "tests:\n  - vars: {city: Paris}\n    assert: *checks\n  - vars: {city: PARIS}\n    assert: *checks\n"
+    )
+    found = read_suite_file("reused.yaml", reused)
+    assert [case.vars["city"] for case in found.cases] == ["Paris", "PARIS"]
+    assert all(case.assertions[0].value == "paris" for case in found.cases)
