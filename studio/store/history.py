@@ -173,8 +173,17 @@ class History:
             if latest.get(assistant_id) != _fields(assistant)
             and (version := self.record(server, assistant, "outside")) is not None
         ]
-        if complete:
-            with self.db.write() as db:
+        if not seen and not complete:
+            return recorded
+        with self.db.write() as db:
+            if seen:  # seen on the server, so not deleted, whatever an earlier incomplete list suggested
+                db.execute(
+                    update(assistants)
+                    .where(assistants.c.server == server, assistants.c.deleted_ms.is_not(None))
+                    .where(assistants.c.assistant_id.in_(list(seen)))
+                    .values(deleted_ms=None)
+                )
+            if complete:
                 db.execute(
                     update(assistants)
                     .where(assistants.c.server == server, assistants.c.deleted_ms.is_(None))
@@ -355,14 +364,15 @@ class History:
         self.get(server, assistant_id, number)  # the version must exist
         with self.db.write() as db:
             lineage = self._lineage(db, server, assistant_id) or assistant_id
-            db.execute(
-                labels.delete().where(
-                    labels.c.server == server, labels.c.lineage == lineage, labels.c.label == label
-                )
+            # One statement, so two people labelling at once both succeed (the last one wins).
+            dialect = postgresql if db.dialect.name == "postgresql" else sqlite
+            statement = dialect.insert(labels).values(
+                server=server, lineage=lineage, label=label, number=number, updated_ms=now_ms()
             )
             db.execute(
-                labels.insert().values(
-                    server=server, lineage=lineage, label=label, number=number, updated_ms=now_ms()
+                statement.on_conflict_do_update(
+                    index_elements=[labels.c.server, labels.c.lineage, labels.c.label],
+                    set_={"number": statement.excluded.number, "updated_ms": statement.excluded.updated_ms},
                 )
             )
 

@@ -89,6 +89,33 @@ def test_a_deleted_assistant_keeps_its_history_and_comes_back_under_a_new_id(sto
     assert history.deleted(SERVER) == []
 
 
+def test_an_assistant_missing_from_one_list_and_seen_again_is_not_deleted(store):
+    """A list can miss an assistant (another was deleted between two pages of it); seen again, it is live."""
+    history = store.get().history
+    history.record(SERVER, assistant(), "create")
+    history.record(SERVER, {**assistant(), "id": "asst_2"}, "create")
+    history.observe(SERVER, [{**assistant(), "id": "asst_2"}], complete=True)
+    assert [d.assistant_id for d in history.deleted(SERVER)] == ["asst_1"]
+    history.observe(SERVER, [assistant(), {**assistant(), "id": "asst_2"}], complete=True)
+    assert history.deleted(SERVER) == []
+    history.observe(SERVER, [{**assistant(), "id": "asst_2"}], complete=True)
+    history.observe(SERVER, [assistant()])  # read alone (opened in the Playground): live as well
+    assert history.deleted(SERVER) == []
+
+
+def test_two_people_labelling_at_once_both_succeed(store):
+    history = store.get().history
+    history.record(SERVER, assistant(), "create")
+    history.record(SERVER, assistant("Second."), "save")
+
+    def label(index: int) -> None:
+        history.set_label(SERVER, "asst_1", "production", 1 + index % 2)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(label, range(64)))  # any failure is raised here
+    assert history.page(SERVER, "asst_1").labels["production"] in (1, 2)
+
+
 def test_wins_count_against_the_version_that_ran(store):
     history = store.get().history
     history.record(SERVER, assistant(), "create")
