@@ -18,6 +18,7 @@ from markdown_it import MarkdownIt
 from studio.conversation import ChatSession, Turn, status_note
 
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 # A code span: a run of backticks not escaped, to the next run of the same length. A run taken for a span that
 # Markdown reads otherwise would leave its text raw, so only an unescaped run opens one.
 _CODE_SPAN = re.compile(r"(?<!\\)(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
@@ -32,6 +33,16 @@ def user_text(text: str) -> str:
         stripped = line.lstrip(" \t")
         indent = line[: len(line) - len(stripped)].replace("\t", "    ").replace(" ", "\u00a0")
         lines.append(indent + _PUNCTUATION.sub(r"\\\1", stripped))
+    return "\n".join(lines)
+
+
+def typed_text(shown: str) -> str:
+    """What `user_text` was given, from what it made: the text of a message edited in the chat itself,
+    which starts from the shown message."""
+    lines = []
+    for line in shown.split("\n"):
+        stripped = line.lstrip("\u00a0")
+        lines.append(" " * (len(line) - len(stripped)) + _ESCAPED.sub(r"\1", stripped))
     return "\n".join(lines)
 
 

@@ -190,3 +190,18 @@ def test_a_conversation_starter_is_sent_with_the_variables_filled_in(page):
         f"[turn 1 | instructions {len(filled)} chars] You said: {starter}"
     )
     expect(panel.get_by_text(re.compile(r"^Problem"))).to_have_count(0)
+
+
+def test_a_message_edited_with_the_chats_own_pencil_is_sent_as_typed(page):
+    panel = go_to_tab(page, "Playground")
+    send(panel, "What's 2+2?")
+    wait_for_answer(panel, 1, "[turn 1] You said: What's 2+2?")
+    log = panel.get_by_role("log")
+    log.get_by_role("button", name="Edit").first.click()
+    box = log.get_by_role("textbox")
+    box.press("End")
+    box.press_sequentially(" And 3+3?")  # the box starts from the message as shown
+    log.get_by_role("button", name="Submit").click()
+    wait_for_answer(panel, 1, "[turn 1] You said: What's 2+2? And 3+3?")
+    expect(questions(panel)).to_have_count(1)
+    expect(questions(panel).first).to_have_text("What's 2+2? And 3+3?")

@@ -9,7 +9,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from ui.chat_display import answer_markdown, user_text
+from ui.chat_display import answer_markdown, typed_text, user_text
 
 RENDER = MarkdownIt("commonmark")  # html on: the chat keeps ordinary HTML, so only the text can keep it out
 
@@ -68,3 +68,13 @@ def test_a_persons_text_is_shown_exactly_as_typed(typed):
     assert [line.strip() for line in shown.strip().split("\n")] == [
         line.strip() for line in typed.split("\n")
     ]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["What's 2+2? \\(not a *list*)", "  indented\n\tand a tab: <b>x</b> `code` \\\\ back", "plain words"],
+)
+def test_a_message_edited_in_the_chat_is_sent_as_the_person_typed_it(typed):
+    """The chat's own edit box starts from the shown (escaped) message; what is sent is the typed text."""
+    assert typed_text(user_text(typed)) == typed.replace("\t", "    ")
+    assert typed_text(user_text(typed) + " and more!") == typed.replace("\t", "    ") + " and more!"

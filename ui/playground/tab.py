@@ -19,7 +19,7 @@ from studio.compare import MAX_COLUMNS, ColumnSpec
 from studio.conversation import AssistantProfile, ChatInputError, ChatParameters
 from studio.errors import describe_error
 from ui.assistants_io import humanize_time
-from ui.chat_display import chat_messages
+from ui.chat_display import chat_messages, typed_text
 from ui.context import StudioContext
 from ui.playground import chat as handlers
 from ui.playground import compare as comparing
@@ -281,7 +281,7 @@ def _wire_chat(
         session.use_values(variables)
         index = data.index if isinstance(data.index, int) else data.index[0]
         number = session.chat.turn_index_of_message(index) + 1
-        return handlers.edit_message(ctx, session.chat, session.choices, number, _text(data.value),
+        return handlers.edit_message(ctx, session.chat, session.choices, number, typed_text(_text(data.value)),
                                      instructions or "", parameters(model, temperature, max_tokens))  # fmt: skip
 
     @streamed
