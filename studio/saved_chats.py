@@ -48,12 +48,21 @@ def browser_secret(data_dir: Path) -> str:
     secret = secrets.token_urlsafe(24)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secret + "\n")
+        # Written whole under another name, then linked into place, which fails if the file exists: of
+        # several processes starting at once on one data folder, the first one's secret is everyone's.
+        draft = path.with_name(f".{SECRET_FILE}.{secrets.token_hex(8)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secret + "\n")
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink(missing_ok=True)
+        return path.read_text(encoding="utf-8").strip() or secret
     except OSError:  # a read-only disk: conversations are kept until the studio restarts
-        pass
-    return secret
+        return secret
 
 
 def fingerprint(server_key: str, api_key: str | None) -> str:

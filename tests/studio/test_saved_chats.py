@@ -84,3 +84,27 @@ def test_the_copy_stays_within_what_a_browser_keeps():
     document = saved.to_document()
     assert len(json.dumps(document).encode()) <= saved_chats.MAX_BYTES + 10_000
     assert document["chats"][0]["chat"]["turns"][0]["user"].endswith("3")  # the newest kept
+
+
+def test_studios_starting_at_once_on_one_data_folder_share_one_browser_secret(tmp_path):
+    """Any process may serve a browser next, so all must hold the secret its conversations are sealed with."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from studio.saved_chats import SECRET_FILE, browser_secret
+
+    for attempt in range(20):
+        folder = tmp_path / f"data-{attempt}"
+        start = threading.Barrier(8)
+
+        def make(_: int, folder=folder, start=start) -> str:
+            start.wait()
+            return browser_secret(folder)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            made = set(pool.map(make, range(8)))
+        kept = (folder / SECRET_FILE).read_text(encoding="utf-8").strip()
+        assert made == {kept}
+        assert (folder / SECRET_FILE).stat().st_mode & 0o777 == 0o600
+        assert [p.name for p in folder.iterdir()] == [SECRET_FILE]  # no drafts left behind
+    assert browser_secret(folder) == kept  # and a later start reads it back
