@@ -84,18 +84,12 @@ class AssistantLibrary:
         self._saving.add(assistant_id)
         try:
             updated = await self.client.assistants.update(assistant_id, **old.fields)
-            version = await self._store().run(
-                lambda s: s.history.record(
-                    self.server,
-                    updated,
-                    "restore",
-                    note or f"Restored version {number}.",
-                    restored_from=number,
-                )
+            # The API has changed now: a store that fails from here on is reported, not a failed restore.
+            return await self._record(
+                updated, "restore", note or f"Restored version {number}.", restored_from=number
             )
         finally:
             self._saving.discard(assistant_id)
-        return Saved(updated, version)
 
     async def bring_back(self, deleted_id: str, note: str = "") -> Saved:
         """Create a deleted assistant again from its last version; the API gives it a new id, and its
@@ -153,10 +147,12 @@ class AssistantLibrary:
             raise StoreUnavailable(NO_STORE)
         return self.store
 
-    async def _record(self, assistant: Assistant, source: Source, note: str) -> Saved:
+    async def _record(
+        self, assistant: Assistant, source: Source, note: str, restored_from: int | None = None
+    ) -> Saved:
         try:
             version = await self._store().run(
-                lambda s: s.history.record(self.server, assistant, source, note)
+                lambda s: s.history.record(self.server, assistant, source, note, restored_from=restored_from)
             )
         except StoreUnavailable as err:
             return Saved(assistant, None, str(err))

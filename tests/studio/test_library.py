@@ -7,6 +7,7 @@ import pytest
 from backend.client import AsyncAssistantsClient
 from studio.library import AssistantLibrary
 from studio.store import StoreHandle
+from studio.store.database import StoreUnavailable
 
 pytestmark = pytest.mark.anyio
 
@@ -81,3 +82,30 @@ async def test_two_tabs_saving_at_once_both_get_versions(library):
     )
     numbers = sorted(v.number for v in (first.version, second.version) if v is not None)
     assert numbers == [2, 3], (first, second)
+
+
+class _StoreFailingAfter:
+    """The store, failing from its `calls`-th use on: a store that goes down in the middle of a restore,
+    between reading the version and recording it, cannot be timed otherwise."""
+
+    def __init__(self, store: StoreHandle, calls: int) -> None:
+        self.store, self.left = store, calls
+
+    async def run(self, action):
+        self.left -= 1
+        if self.left < 0:
+            raise StoreUnavailable("The studio's store stopped answering. Check it; everything else works.")
+        return await self.store.run(action)
+
+
+async def test_a_restore_whose_store_fails_after_the_api_changed_says_it_was_restored(library):
+    created = await library.create(name="Tutor", model="gpt-5-nano", instructions="Teach.")
+    tutor = created.assistant.id
+    await library.update(tutor, instructions="Teach kindly.")
+    flaky = AssistantLibrary(library.client, _StoreFailingAfter(library.store, 1), library.server)
+    restored = await flaky.restore(tutor, 1)
+    assert restored.assistant.instructions == "Teach."
+    assert (await library.client.assistants.get(tutor)).instructions == "Teach."
+    assert restored.notice("Restored version 1.").startswith(
+        "Restored version 1. Its version was not recorded"
+    )
