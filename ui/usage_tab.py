@@ -4,6 +4,7 @@ under each plot and CSV export of it. Handlers are plain functions of values; la
 from __future__ import annotations
 
 import functools
+import hashlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +90,7 @@ class Controls:
         """The controls from the endpoints' keyword arguments; a missing one is empty ("all")."""
         text = {name: str(values.get(name) or "") for name in
                 ("range_choice", "start", "end", "zone", "server", "assistant", "version", "model")}  # fmt: skip
+        text["server"] = store_server(text["server"])
         origins = values.get("origins")
         return cls(**text, origins=list(ORIGINS) if origins is None else list(origins))
 
@@ -109,6 +111,25 @@ def server_label(key: str) -> str:
         return "Local server"
     parts = urlsplit(key)
     return parts.netloc or key
+
+
+# A local server's key holds its data folder's path (a folder of the host's user): the page names it by a
+# digest instead, and the digests met so far lead back to the keys.
+_LOCAL_KEYS: dict[str, str] = {}
+
+
+def page_server(key: str) -> str:
+    """A server as the page's filter names it: the API's address, or a digest for a local server."""
+    if not key.startswith("local:"):
+        return key
+    name = "local:" + hashlib.sha256(key.encode()).hexdigest()[:12]
+    _LOCAL_KEYS[name] = key
+    return name
+
+
+def store_server(name: str) -> str:
+    """The store's key for a server the page (or a script) names; a key itself is taken as it is."""
+    return _LOCAL_KEYS.get(name, name)
 
 
 def distinct_labels(named: dict[str, str]) -> dict[str, str]:
@@ -322,6 +343,7 @@ def _failed(err: BaseException, columns: list[str]) -> Section:
 
 async def load_choices(ctx: StudioContext, server: str, assistant: str, version: str, model: str) -> Choices:
     """The filters' choices from the log: servers, assistants by name, their versions, models."""
+    server = store_server(server or "")
     try:
         found = await _query(ctx, lambda db: usage.options(db, server or None, assistant or None))
     except Exception:  # the summary line says what is wrong; the filters keep what they hold
@@ -334,8 +356,8 @@ async def load_choices(ctx: StudioContext, server: str, assistant: str, version:
         return value if value in values else ALL
 
     return Choices(
-        gr.Dropdown(choices=[("All servers", ALL), *((server_labels[k], k) for k in servers)],
-                    value=pick(server, servers)),
+        gr.Dropdown(choices=[("All servers", ALL), *((server_labels[k], page_server(k)) for k in servers)],
+                    value=page_server(pick(server, servers))),
         gr.Dropdown(choices=[("All assistants", ALL), *((label, key) for key, label in assistants.items())],
                     value=pick(assistant, list(assistants))),
         gr.Dropdown(choices=[("All versions", ALL), *((f"v{n}", str(n)) for n in found.versions)],
@@ -489,8 +511,8 @@ def build_usage_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> Usage
         # listed; one the log lacks matches nothing, and the summary says so.
         picks = {"allow_custom_value": True, "filterable": True}
         server = gr.Dropdown(
-            [("All servers", ALL)] + ([(server_label(ctx.server_key), ctx.server_key)] if ctx.server_key else []),
-            value=ctx.server_key or ALL, label="Server", elem_id="usage-server", **picks,
+            [("All servers", ALL)] + ([(server_label(ctx.server_key), page_server(ctx.server_key))] if ctx.server_key else []),
+            value=page_server(ctx.server_key) if ctx.server_key else ALL, label="Server", elem_id="usage-server", **picks,
         )  # fmt: skip
         assistant = gr.Dropdown([("All assistants", ALL)], value=ALL, label="Assistant", elem_id="usage-assistant",
                                 **picks)  # fmt: skip

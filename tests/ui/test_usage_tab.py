@@ -101,7 +101,17 @@ async def test_every_section_from_a_known_log(studio_ctx):
 
     choices = await tab.load_choices(studio_ctx, studio_ctx.server_key, "asst_p", "2", "")
     assert ("Chef", "asst_c") in choices.assistant.choices and ("v2", "2") in choices.version.choices
-    assert choices.version.value == "2" and choices.server.value == studio_ctx.server_key
+    # The local server's key holds its data folder's path: the page names it by a digest, which leads back.
+    assert studio_ctx.server_key.startswith("local:/")
+    assert choices.server.value.startswith("local:") and "/" not in choices.server.value
+    assert all("/" not in value for _, value in choices.server.choices)
+    assert tab.store_server(choices.server.value) == studio_ctx.server_key
+    page = {"range_choice": "Last 7 days", "zone": "Europe/Paris", "server": choices.server.value}
+    by_name = await tab.load_tokens(studio_ctx, tab.Controls.of(page), "assistant")
+    by_key = await tab.load_tokens(
+        studio_ctx, tab.Controls.of({**page, "server": studio_ctx.server_key}), "assistant"
+    )
+    assert len(by_name.table) > 0 and by_name.table.equals(by_key.table)
     gone = await tab.load_choices(studio_ctx, "", "asst_gone", "", "gpt-9")
     assert gone.assistant.value == "" and gone.model.value == ""  # a choice the log no longer has resets
 
