@@ -172,7 +172,14 @@ async def _run(connection: Connection, args: argparse.Namespace, cases: list, pr
         print(summary_table(summarize(results, labels)))
         print(failure_lines(results))
         if args.junit is not None:
-            write_junit(args.junit, suite.name, labels, results, args.repeat)
+            try:
+                write_junit(args.junit, suite.name, labels, results, args.repeat)
+            except OSError as err:
+                return _fail(
+                    f"cannot write the JUnit report to {args.junit}: {err.strerror or err}. "
+                    "Give --junit a path in a folder you can write to.",
+                    EXIT_USAGE,
+                )
         rate = pass_rate(results) or 0.0
         verdict = "meets" if rate >= args.min_pass_rate else "is below"
         print(f"Pass rate {rate:.1%} {verdict} the threshold of {args.min_pass_rate:.1%}.")

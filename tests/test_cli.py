@@ -90,6 +90,15 @@ def test_a_passing_suite_exits_0_and_writes_junit(capsys, data_dir, assistant, t
     assert testsuite[0].find("system-out").text == "[turn 1] You said: Q: alpha"
 
 
+def test_a_junit_path_that_cannot_be_written_is_named_with_the_way_out(capsys, data_dir, assistant, tmp_path):
+    suite = write(tmp_path, "smoke.yaml", YAML)
+    blocked = write(tmp_path, "a-file", "where a folder should be") / "junit.xml"
+    code, out, err = run(capsys, str(suite), "--assistant", assistant, "--junit", str(blocked))
+    assert code == cli.EXIT_USAGE
+    assert f"cannot write the JUnit report to {blocked}" in err and "--junit a path in a folder" in err
+    assert "Traceback" not in err
+
+
 def test_failures_below_the_threshold_exit_1_with_reasons_in_junit(capsys, data_dir, assistant, tmp_path):
     suite = write(tmp_path, "tests.csv", CSV)
     junit = tmp_path / "junit.xml"

@@ -110,7 +110,9 @@ class GenerationLog:
                 self.problem = ""
             except Exception as err:  # the store is down or full: the log loses these lines, nothing else
                 self.problem = (
-                    f"{len(entries)} generation log records were not written ({type(err).__name__})."
+                    f"{len(entries)} generation log records were not written ({type(err).__name__}): the "
+                    "store refused them (full disk, or the database down). Usage misses those calls; "
+                    "free space or restart the database, and later calls are logged again."
                 )
                 log.warning("The generation log could not be written: %s", type(err).__name__)
             finally:
