@@ -14,13 +14,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, make_url, text
 from sqlalchemy.engine import URL
 
 from studio.errors import StudioError
 
 DB_FILE = "workbench.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def head_revision() -> str:
+    """The newest migration's revision: each file in migrations/versions is named after its revision,
+    numbered in order (0001_..., 0002_...), so the highest number is Alembic's head."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
 # Any fixed number: PostgreSQL's advisory lock that lets one process at a time migrate the schema.
 _MIGRATION_LOCK = 7_461_002
 _FIX = "Versions, test suites and usage are off until then; everything else works."
@@ -147,7 +155,10 @@ class Database:
             raise StoreUnavailable(describe_failure(err, self.url)) from err
 
     def migrate(self) -> None:
-        """Bring the schema up to date (Alembic's head), one process at a time."""
+        """Bring the schema up to date (Alembic's head), one process at a time. A database already at the
+        head is left alone without loading Alembic: a start of the studio pays only one query for it."""
+        if self._at_head():
+            return
         from alembic import command
         from alembic.config import Config
 
@@ -165,6 +176,13 @@ class Database:
                 if not self.is_sqlite:
                     connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
                     connection.commit()
+
+    def _at_head(self) -> bool:
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return False
+            found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        return found == [head_revision()]
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -18,9 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import jsonschema
 import regex
-from jsonschema.exceptions import SchemaError
 
 from studio import variables
 from studio.errors import describe_error
@@ -194,6 +192,8 @@ def _schema(value: Any) -> Any:
             ) from err
     if not isinstance(schema, dict):
         raise _Unusable('The JSON Schema must be an object, e.g. {"type": "object"}.')
+    from jsonschema.exceptions import SchemaError  # here, not at the top: only is-json needs it, start-up not
+
     try:
         return _validator(json.dumps(schema, sort_keys=True))
     except SchemaError as err:
@@ -203,6 +203,8 @@ def _schema(value: Any) -> Any:
 @functools.lru_cache(maxsize=256)
 def _validator(schema_text: str) -> Any:
     """Checking a schema against its meta-schema costs far more than using it: once per schema."""
+    import jsonschema
+
     schema = json.loads(schema_text)
     kind = jsonschema.validators.validator_for(schema)
     kind.check_schema(schema)
@@ -220,7 +222,9 @@ def _is_json(value: Any, observed: Observed) -> Fact:
         )  # fmt: skip
     if validator is None:
         return True, "The answer is JSON.", ""
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    from jsonschema.exceptions import best_match
+
+    error = best_match(validator.iter_errors(data))
     if error is None:
         return True, "The answer is JSON that fits the schema.", ""
     where = error.json_path if error.path else "the top level"
