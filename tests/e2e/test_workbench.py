@@ -77,6 +77,17 @@ def test_a_variables_form_appears_and_empty_ones_are_named(page):
     audience = panel.get_by_role("textbox", name="{{audience}}")
     expect(topic).to_be_visible()
     expect(audience).to_be_visible()
+    # Both fields sit under the instructions, on screen; the settings column scrolls for whatever follows,
+    # never wrapping into a hidden second column.
+    for field in (topic, audience):
+        box = field.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 900, box
+    settings = page.locator("#workbench-settings")
+    sizes = settings.evaluate("c => [c.scrollWidth, c.clientWidth, c.scrollHeight, c.clientHeight]")
+    assert sizes[0] == sizes[1], sizes
+    settings.evaluate("c => c.scrollTo(0, c.scrollHeight)")
+    expect(panel.get_by_text("Parameters", exact=True)).to_be_in_viewport()
+    settings.evaluate("c => c.scrollTo(0, 0)")
 
     send(panel, "Begin")
     problem = panel.get_by_text(re.compile(r"^Problem: Fill in the variables “topic”, “audience”"))

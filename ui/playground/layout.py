@@ -137,10 +137,18 @@ def build_settings() -> Settings:
     )  # fmt: skip
     summary = gr.Markdown("", label="About this assistant", elem_id="playground-about")
     instructions = gr.Textbox(
-        value="", label="Instructions", lines=5, max_lines=10, max_length=INSTRUCTIONS_MAX,
+        value="", label="Instructions", lines=4, max_lines=10, max_length=INSTRUCTIONS_MAX,
         info="Edit to try a change (sent as system text until saved). {{name}} makes a variable.",
         elem_id="playground-instructions",
     )  # fmt: skip
+    with gr.Group(elem_id="playground-variables"):
+        boxes = [
+            gr.Textbox(
+                label=f"variable {i + 1}", visible=False, lines=1, max_lines=4, elem_classes="wb-variable"
+            )
+            for i in range(MAX_VARIABLES)
+        ]
+    variables_notice = gr.Markdown("", elem_id="playground-variables-notice", label="Variables")
     with gr.Row(elem_classes="wb-save-row", equal_height=True):
         reset = gr.Button("Reset", size="sm", scale=0, min_width=70, elem_id="playground-reset")
         with gr.Row(visible=False, equal_height=True, scale=4) as save_row:
@@ -152,14 +160,6 @@ def build_settings() -> Settings:
                 "Save", size="sm", variant="primary", scale=1, min_width=70, elem_id="playground-save"
             )
     saved_note = gr.Markdown("", label="Saved or not", elem_id="playground-instructions-note")
-    with gr.Group(elem_id="playground-variables"):
-        boxes = [
-            gr.Textbox(
-                label=f"variable {i + 1}", visible=False, lines=1, max_lines=4, elem_classes="wb-variable"
-            )
-            for i in range(MAX_VARIABLES)
-        ]
-    variables_notice = gr.Markdown("", elem_id="playground-variables-notice", label="Variables")
     variables_json = gr.JSON(value={}, visible=False, label="Variables")
     with gr.Accordion("Parameters", open=False, elem_id="playground-parameters"):
         model = gr.Dropdown(
