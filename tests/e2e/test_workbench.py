@@ -123,6 +123,29 @@ def test_a_reload_brings_the_conversation_back(context, studio):
     recent = panel.get_by_role("combobox", name="Kept in this browser")
     recent.click()
     expect(page.get_by_role("option", name=re.compile(r"remember me · 3 turns"))).to_be_visible()
+    page.keyboard.press("Escape")
+
+    # Undo and Clear change the kept copy too: a reload shows the conversation as it was left.
+    panel.get_by_role("button", name="Undo last turn").click()
+    expect(questions(panel)).to_have_count(2)
+    recent.click()  # the list follows the copy, written by the step after Undo
+    expect(page.get_by_role("option", name=re.compile(r"remember me · 2 turns"))).to_be_visible()
+    page.keyboard.press("Escape")
+    page.reload()
+    wait_ready(page)
+    panel = go_to_tab(page, "Playground")
+    expect(questions(panel)).to_have_count(2)
+    panel.get_by_role("button", name="Clear chat").click()
+    expect(questions(panel)).to_have_count(0)
+    panel.get_by_role("button", name=re.compile(r"^Recent conversations")).click()
+    panel.get_by_role("combobox", name="Kept in this browser").click()
+    expect(page.get_by_role("option", name=re.compile(r"remember me"))).to_have_count(0)
+    page.keyboard.press("Escape")
+    page.reload()
+    wait_ready(page)
+    panel = go_to_tab(page, "Playground")
+    expect(panel.get_by_text("Say hello, or pick an assistant first.")).to_be_visible()
+    expect(questions(panel)).to_have_count(0)
 
 
 def test_a_message_sent_while_an_answer_streams_is_refused_aloud(page):

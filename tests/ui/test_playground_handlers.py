@@ -163,11 +163,15 @@ async def test_stop_mid_stream_keeps_the_partial_answer(slow_ctx):
     conversation, catalog = ChatSession(), await ph.refresh(slow_ctx)
     before = catalog.balance
     long_text = " ".join(f"w{i}" for i in range(60))
+    shown = []
     async for view in ph.chat(slow_ctx, conversation, catalog, long_text, "", PARAMS):
-        if view.conversation.turns[-1].answer:
+        shown.append(chat_messages(view.conversation)[-1]["content"])
+        if view.conversation.turns[-1].answer and conversation.turns[-1].status != "stopped":
             ph.stop(conversation)  # what the Stop button does, while the stream runs
     turn = conversation.turns[-1]
     assert turn.status == "stopped" and turn.answer
+    # The stream's own last frame shows the mark too: it may be drawn after Stop's frame, and replace it.
+    assert "Stopped" in shown[-1]
     assert turn.answer != f"[turn 1] You said: {long_text}"
     assert "Stopped" in chat_messages(conversation)[-1]["content"]
     assert turn.stats is not None and turn.stats.tokens_used == 0
@@ -224,6 +228,10 @@ async def test_regenerate_undo_edit_and_clear(studio_ctx):
         await say(studio_ctx, conversation, catalog, text)
     [view async for view in ph.regenerate(studio_ctx, conversation, catalog, "", PARAMS)]
     assert len(conversation.turns) == 3 and conversation.turns[-1].answer == "[turn 3] You said: three"
+    undone = ph.undo(conversation, unsent="my next question")  # text typed and not sent stays in the box
+    assert undone.draft is None and "Your unsent text stays" in undone.error and "“three”" in undone.error
+    [view async for view in ph.regenerate(studio_ctx, conversation, catalog, "", PARAMS)]
+    await say(studio_ctx, conversation, catalog, "three")
     assert ph.undo(conversation).draft == "three" and len(conversation.turns) == 2
     [view async for view in ph.edit_message(studio_ctx, conversation, catalog, 1, "ONE", "", PARAMS)]
     assert [t.user for t in conversation.turns] == ["ONE"] and conversation.turns[

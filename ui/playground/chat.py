@@ -340,6 +340,8 @@ async def _answer(
         yield ChatView(conversation, draft=turn.user, error=turn.error, cost=cost)
         return
     if turn.status == "stopped":
+        # The stream may still be drawing after Stop drew its own frame: its last frame shows the mark too.
+        yield ChatView(conversation)
         return
     choices.engine_ready = True
     if outcome.end is not None and outcome.end.balance_remaining is not None:
@@ -363,11 +365,18 @@ def stop(conversation: ChatSession) -> ChatView:
     return ChatView(conversation)
 
 
-def undo(conversation: ChatSession) -> ChatView:
-    """Remove the last turn; its message goes back into the input to be changed and sent again."""
+def undo(conversation: ChatSession, unsent: str = "") -> ChatView:
+    """Remove the last turn; its message goes back into the input to be changed and sent again, unless the
+    input holds text not sent yet, which is never overwritten."""
     if not conversation.turns:
         return ChatView(conversation, error="There is nothing to undo yet.")
-    return ChatView(conversation, draft=conversation.undo())
+    undone = conversation.undo()
+    if unsent.strip():
+        return ChatView(
+            conversation,
+            error=f"Your unsent text stays in the box, so the undone message did not go back into it: “{undone}”.",
+        )
+    return ChatView(conversation, draft=undone)
 
 
 def clear(conversation: ChatSession) -> ChatView:

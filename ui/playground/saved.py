@@ -48,9 +48,10 @@ def load(session: PlaygroundSession, document: Any, fingerprint: str) -> Reopene
 def keep(
     session: PlaygroundSession, fingerprint: str, instructions: str, params: ChatParameters
 ) -> dict | None:
-    """The browser's new copy with the chat kept at the top; None when there is nothing to keep."""
+    """The browser's new copy with the chat kept at the top (a chat emptied by Clear or Undo leaves the
+    list); None when the copy does not change."""
     if not session.chat.turns:
-        return None
+        return session.saved.to_document() if session.saved.remove(session.chat.id) else None
     session.saved.keep(SavedChat(session.chat, fingerprint, instructions, params))
     return session.saved.to_document()
 

@@ -135,6 +135,14 @@ def picker_choices(session: PlaygroundSession) -> list[tuple[str, str]]:
     return choices
 
 
+def kept_copy(
+    ctx: StudioContext, session: PlaygroundSession, instructions: str | None, params: ChatParameters
+) -> tuple[Any, gr.Dropdown]:
+    """The browser's new copy of the conversations (gr.skip() when it does not change) and the recent list."""
+    document = keeping.keep(session, ctx.browser_fingerprint, instructions or "", params)
+    return (gr.skip() if document is None else document), recent_list(session)
+
+
 def recent_list(session: PlaygroundSession) -> gr.Dropdown:
     return gr.Dropdown(choices=session.saved.choices(), value=None)
 
@@ -193,7 +201,7 @@ def build_playground_tab(ctx: StudioContext, tab: gr.Tab, blocks: gr.Blocks) -> 
             compare_panel = build_compare(editable=not ctx.demo)
 
     _wire_chat(ctx, blocks, tab, session_state, request_state, browser, settings, chat_panel, tools)
-    _wire_compare(ctx, session_state, settings, chat_panel, compare_panel, mode)
+    _wire_compare(ctx, session_state, browser, settings, chat_panel, compare_panel, mode)
     return PlaygroundTab(
         open_request=request_state, session=session_state, picker=settings.picker, chatbot=chat_panel.chatbot,
         message=chat_panel.message, send=chat_panel.send, stop=chat_panel.stop, mode=mode,
@@ -295,9 +303,10 @@ def _wire_chat(
     def after_stream(session: PlaygroundSession, instructions: str, model: str, temperature: float,
                      max_tokens: float | None) -> tuple[Any, ...]:  # fmt: skip
         """The error, Retry and cost after a stream; the browser keeps the conversation."""
-        params = parameters(model, temperature, max_tokens)
-        document = keeping.keep(session, ctx.browser_fingerprint, instructions or "", params)
-        return (*status_after(session), gr.skip() if document is None else document, recent_list(session))
+        return (
+            *status_after(session),
+            *kept_copy(ctx, session, instructions, parameters(model, temperature, max_tokens)),
+        )
 
     async def render_open(session: PlaygroundSession, view: handlers.OpenView) -> dict[Any, Any]:
         """Everything opening an assistant sets, by component (Gradio updates only those given)."""
@@ -500,15 +509,25 @@ def _wire_chat(
     )
     # Stop cancels the running stream (Gradio closes the generator, which closes the HTTP stream) and marks
     # the turn stopped in the shared state; undo and clear stop it the same way before they change anything.
+    # The browser's copy follows each of them, so a reload shows the conversation as it was left.
     one_shot = [*stream_outputs, *status_outputs]
-    for button, action in ((c.stop, handlers.stop), (c.undo, handlers.undo), (c.clear, handlers.clear)):
+    kept = {
+        "fn": after_stream,
+        "inputs": [session_state, *form],
+        "outputs": [*status_outputs, browser, s.recent],
+    }
+    for button, action in ((c.stop, handlers.stop), (c.clear, handlers.clear)):
         button.click(
             lambda session, act=action: render_view(session, act(session.chat)), inputs=session_state,
             outputs=one_shot, cancels=streams, api_name=action.__name__, show_progress="hidden",
-        )  # fmt: skip
+        ).then(**kept, **quick)  # fmt: skip
+    c.undo.click(
+        lambda session, message="": render_view(session, handlers.undo(session.chat, message or "")),
+        inputs=[session_state, c.message], outputs=one_shot, cancels=streams, api_name="undo", show_progress="hidden",
+    ).then(**kept, **quick)  # fmt: skip
     # The chat's own bin empties only what is shown; the conversation itself must go too.
     c.chatbot.clear(lambda session: render_view(session, handlers.clear(session.chat)), session_state, one_shot,
-                    cancels=streams, api_visibility="private")  # fmt: skip
+                    cancels=streams, api_visibility="private").then(**kept, **quick)  # fmt: skip
     opening: dict[str, Any] = {"outputs": open_outputs, "cancels": streams, "concurrency_limit": None}
     s.picker.input(open_assistant, [session_state, s.picker], api_name="open_assistant", **opening)
     s.version.input(open_version, [session_state, s.version], api_name="open_version", **opening)
@@ -562,6 +581,7 @@ def _wire_chat(
 def _wire_compare(
     ctx: StudioContext,
     session_state: gr.State,
+    browser: gr.BrowserState,
     s: Settings,
     c: ChatPanel,
     p: ComparePanel,
@@ -710,6 +730,11 @@ def _wire_compare(
         return (session, CHAT, chat_messages(chat), spec.instructions or chat.assistant.instructions,
                 spec.model or "", "")  # fmt: skip
 
+    def keep_continued(session: PlaygroundSession, instructions: str, model: str, temperature: float,
+                       max_tokens: float | None) -> tuple[Any, Any]:  # fmt: skip
+        """The browser keeps the conversation continued from a column, so a reload brings it back."""
+        return kept_copy(ctx, session, instructions, parameters(model, temperature, max_tokens))
+
     # --- Wiring ---------------------------------------------------------------------------------------
     quick: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
     mode.change(
@@ -746,7 +771,9 @@ def _wire_compare(
         col.continue_.click(compare_continue, [session_state, number],
                             [session_state, mode, c.chatbot, s.instructions, s.model, p.notice],
                             api_name=None if index else "compare_continue",
-                            api_visibility="public" if index == 0 else "private", cancels=streams)  # fmt: skip
+                            api_visibility="public" if index == 0 else "private", cancels=streams,
+                            ).then(keep_continued, [session_state, s.instructions, s.model, s.temperature, s.max_tokens],
+                                   [browser, s.recent], **quick)  # fmt: skip
         col.remove.click(remove_column, [session_state, number], layout_outputs,
                          api_name=None if index else "compare_remove_column",
                          api_visibility="public" if index == 0 else "private", cancels=streams)  # fmt: skip
