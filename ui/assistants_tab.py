@@ -71,8 +71,13 @@ def _failed(err: BaseException, keep_id: Any) -> SaveResult:
 
 
 def _refused(problems: dict[str, str], keep_id: Any) -> SaveResult:
-    notice = "Not saved: correct the fields marked below and try again. Nothing you typed was lost."
+    notice = "Not saved: correct the marked fields and try again. Nothing you typed was lost."
     return SaveResult(notice, *field_messages(problems), keep_id)
+
+
+def note_after(notice: str) -> Any:
+    """The version note once a save is done: emptied after a save, kept after one that failed."""
+    return gr.skip() if notice.startswith("Not saved") else ""
 
 
 async def list_assistants(ctx: StudioContext, query: str = "") -> ListResult:
@@ -102,9 +107,12 @@ async def create_assistant(
     model: str | None,
     instructions: str,
     description: str,
+    note: str = "",
+    *,
     source: Source = "create",
 ) -> SaveResult:
-    """Create an assistant from the form, recording its first version; problems are shown beside the field."""
+    """Create an assistant from the form, recording its first version (with an optional note); problems are
+    shown beside the field."""
     try:
         require_editable(ctx)
         problems = aio.check_fields(name, model, instructions or "", description or "", None)
@@ -112,6 +120,7 @@ async def create_assistant(
             return _refused(problems, gr.skip())
         saved = await ctx.library.create(
             source=source,
+            note=(note or "").strip(),
             name=name.strip(),
             model=model or "",
             instructions=instructions or "",
@@ -399,14 +408,16 @@ def build_assistants_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> 
     errors = [name_error, model_error, instructions_error, description_error]
     new_button.click(new_form, outputs=[*form, notice, *errors], api_visibility="private")
     created = create_button.click(
-        bind(create_assistant), inputs=fields, outputs=saved, api_name="create_assistant"
+        bind(create_assistant), inputs=[*fields, version_note], outputs=saved, api_name="create_assistant"
     )
-    created.then(**relist, api_visibility="private")
+    created.then(note_after, notice, version_note, api_visibility="private").then(
+        **relist, api_visibility="private"
+    )
     updated = save_button.click(
         bind(update_assistant), inputs=[assistant_id, *fields, version_note], outputs=saved,
         api_name="update_assistant",
     )  # fmt: skip
-    updated.then(lambda: "", outputs=version_note, api_visibility="private").then(
+    updated.then(note_after, notice, version_note, api_visibility="private").then(
         **relist, api_visibility="private"
     )
     delete_button.click(
@@ -433,4 +444,6 @@ def build_assistants_tab(ctx: StudioContext, blocks: gr.Blocks, tab: gr.Tab) -> 
         history = build_history_panel(ctx, assistant_id, [created, updated, deleted])
     history.restored.then(bind(get_assistant), inputs=assistant_id, outputs=[*form, gr.State()],
                           api_visibility="private").then(**relist, api_visibility="private")  # fmt: skip
+    history.brought_back.then(bind(get_assistant), inputs=assistant_id, outputs=[*form, notice],
+                              api_visibility="private").then(**relist, api_visibility="private")  # fmt: skip
     return AssistantsTab(assistant_id=assistant_id, open_button=open_button, notice=notice)

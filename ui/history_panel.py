@@ -190,6 +190,7 @@ async def bring_back(ctx: StudioContext, deleted_id: str) -> tuple[str, str]:
 @dataclass
 class HistoryPanel:
     restored: Any  # the Restore event, for the tab to reload the form after it
+    brought_back: Any  # the Bring back event, likewise (the form then holds the new assistant)
 
 
 def build_history_panel(
@@ -279,7 +280,9 @@ def build_history_panel(
     listed = {"fn": functools.partial(list_deleted, ctx), "outputs": [deleted, deleted_notice]}
     for event in refreshed_by:
         event.then(**listed, api_visibility="private")
-    bring.click(functools.partial(bring_back, ctx), deleted_id, [deleted_notice, assistant_id],
-                api_name="bring_back").then(**listed, api_visibility="private")  # fmt: skip
+    brought = bring.click(functools.partial(bring_back, ctx), deleted_id, [deleted_notice, assistant_id],
+                          api_name="bring_back")  # fmt: skip
+    # The list again, keeping what Bring back said (the list's own notice would replace it).
+    brought.then(listed["fn"], None, [deleted, gr.State()], api_visibility="private")
     deleted_refresh.click(**listed, api_name="deleted_assistants")
-    return HistoryPanel(restored=restore_done)
+    return HistoryPanel(restored=restore_done, brought_back=brought)

@@ -55,3 +55,20 @@ def test_edit_twice_see_the_diff_label_production_and_restore(page):
     expect(instructions).to_have_value("Answer in haiku about autumn.")  # the form shows what was restored
     expect(history.get_by_role("gridcell", name="v4", exact=True)).to_be_visible()
     expect(history.get_by_role("gridcell", name="restored", exact=True)).to_be_visible()
+
+    # Deleted, its history stays; brought back, the form and the list show it again, its history going on.
+    panel.get_by_role("button", name="Delete…").click()
+    panel.locator("#confirm-delete").click()
+    expect(panel.get_by_text(re.compile(r"^Deleted “Haiku Poet”\. Its history is kept"))).to_be_visible()
+    panel.get_by_text("Deleted assistants", exact=True).click()
+    panel.get_by_role("button", name="Bring it back").click()
+    expect(panel.get_by_text("Click a deleted assistant in the list first.")).to_be_visible()
+    panel.get_by_role("button", name="Refresh the list").click()
+    panel.locator("#deleted-table").get_by_role("gridcell", name="Haiku Poet", exact=True).click()
+    panel.get_by_role("button", name="Bring it back").click()
+    expect(panel.get_by_text(re.compile(r"^Brought back “Haiku Poet” as asst_"))).to_be_visible()
+    expect(panel.get_by_role("textbox", name="Name")).to_have_value("Haiku Poet")
+    expect(instructions).to_have_value("Answer in haiku about autumn.")
+    table = panel.get_by_role("grid", name="My assistants")
+    expect(table.get_by_role("gridcell", name="Haiku Poet", exact=True)).to_be_visible()
+    expect(history.get_by_role("gridcell", name="v5", exact=True)).to_be_visible()

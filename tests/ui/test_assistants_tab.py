@@ -50,7 +50,7 @@ async def test_local_check_names_each_field_and_creates_nothing(studio_ctx):
     result = await tab.create_assistant(
         studio_ctx, "  ", None, "x" * (INSTRUCTIONS_MAX + 1), "d" * (DESCRIPTION_MAX + 1)
     )
-    assert "correct the fields" in result.notice
+    assert "correct the marked fields" in result.notice
     assert "Name is required" in result.name_error
     assert "Model is required" in result.model_error
     assert f"{INSTRUCTIONS_MAX:,}" in result.instructions_error
@@ -60,7 +60,7 @@ async def test_local_check_names_each_field_and_creates_nothing(studio_ctx):
 
 async def test_server_validation_lands_beside_the_model_field(studio_ctx):
     result = await tab.create_assistant(studio_ctx, "Bot", "no-such-model", "", "")
-    assert "correct the fields" in result.notice
+    assert "correct the marked fields" in result.notice
     assert "no-such-model" in result.model_error
     assert result.name_error == result.instructions_error == result.description_error == ""
     assert (await tab.list_assistants(studio_ctx, "")).table.empty

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def _tutor(ctx) -> str:
-    made = await tab.create_assistant(ctx, "Tutor", "gpt-5-nano", "Teach kindly.", "")
+    made = await tab.create_assistant(ctx, "Tutor", "gpt-5-nano", "Teach kindly.", "", "first draft")
     await tab.update_assistant(
         ctx, made.assistant_id, "Tutor", "gpt-5-nano", "Teach kindly and briefly.", "", "v2"
     )
@@ -30,7 +30,12 @@ async def test_the_history_lists_versions_newest_first_and_diffs_the_last_two(st
         "saved in My Assistants",
         "created in the studio",
     ]
-    assert view.table["Note"][1] == "v2" and "3 versions" in view.summary and (view.old, view.new) == (2, 3)
+    assert (
+        view.table["Note"][1] == "v2"
+        and view.table["Note"][2] == "first draft"
+        and "3 versions" in view.summary
+        and (view.old, view.new) == (2, 3)
+    )
     html = await hp.show_diff(studio_ctx, tutor, 2, 3)
     assert (
         "<del>kindly and </del>" in html and "<td><del>gpt-5-nano</del></td><td><ins>gpt-5</ins></td>" in html
