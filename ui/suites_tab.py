@@ -499,7 +499,7 @@ async def compare(
         old, new, before, after = new, old, after, before
     changes = compare_runs(before, after)
     shown = [c for c in changes if not changed_only or c.change != "same"]
-    table = view.compare_table(changes, new.target_labels(), bool(changed_only))
+    table = view.compare_table(changes, old.target_labels(), new.target_labels(), bool(changed_only))
     return table, view.compare_summary(old, new, changes), [c.__dict__ for c in shown]
 
 

@@ -141,6 +141,8 @@ def cell_detail(results: list[CaseResult], label: str) -> str:
         if result.turns is not None:
             parts.append(_turns_html(result))
             continue
+        if result.error and not result.outcomes:
+            continue  # nothing was answered, so nothing was checked: the failure above is the whole story
         parts.append(f"<pre class='suite-answer' aria-label='Answer'>{html.escape(result.answer)}</pre>")
         parts.append(_outcomes_html(result.outcomes))
     return "".join(parts)
@@ -164,10 +166,21 @@ def _turns_html(result: CaseResult) -> str:
     )
 
 
-def compare_table(changes: list[CellChange], labels: list[str], changed_only: bool) -> Any:
+def compare_table(
+    changes: list[CellChange], old_labels: list[str], new_labels: list[str], changed_only: bool
+) -> Any:
+    """The cells of two runs, paired by the targets' places in each run; a pair of different targets is
+    named as such ("v1 → current (v5)"), so a change is never credited to a target that did not run before."""
+
+    def target(index: int) -> str:
+        def named(labels: list[str]) -> str:
+            return labels[index] if index < len(labels) else str(index + 1)
+
+        before, after = named(old_labels), named(new_labels)
+        return after if before == after else f"{before} → {after}"
+
     shown = [c for c in changes if not changed_only or c.change != "same"]
-    rows = [[c.description, labels[c.target] if c.target < len(labels) else str(c.target + 1), c.old or "-",
-             c.new or "-", c.change] for c in shown]  # fmt: skip
+    rows = [[c.description, target(c.target), c.old or "-", c.new or "-", c.change] for c in shown]
     frame = pd.DataFrame(rows, columns=COMPARE_COLUMNS)
     return frame.style.map(lambda v: CHANGE_FILLS.get(str(v), ""), subset=["Change"])
 

@@ -148,6 +148,7 @@ async def test_a_run_its_matrix_a_cell_and_two_runs_compared(studio_ctx):
     table, summary, changes = await st.compare(ctx, final.run_id, second.run_id, changed_only=True)
     assert summary.startswith("Pass rate 75% → **100%** (+25 points) · 1 fixed · 3 same")
     assert list(frame(table)["Change"]) == ["fixed"]
+    assert list(frame(table)["Target"]) == ["current (v2) → current (v3)"]  # the version each run ran
     assert "<del>25</del><ins>9</ins>" in st.show_change(changes, 0)
 
     runs, other = await st.list_runs(ctx, suite_id)
@@ -168,6 +169,7 @@ async def test_a_failing_call_and_bad_targets_are_reported(studio_ctx):
     assert list(frame(views[-1].matrix).iloc[:, 1]) == ["! error"]
     cell = await st.show_cell(ctx, RunRegistry(), views[-1].run_id, views[-1].rows, 0, 1)
     assert "The call failed" in cell and "no-such-model" in cell
+    assert "No assertions" not in cell  # its assertion was never checked: nothing claims it passes
 
 
 async def test_the_demo_refuses_changes_and_runs(demo_ctx, studio_ctx):
