@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -94,6 +95,9 @@ def parse_messages(text: str) -> list[dict[str, str]]:
     return [{"role": str(m.get("role", "user")), "content": str(m["content"])} for m in data]
 
 
+_TYPED_LINE = re.compile(r"^(not-)?([a-z][a-z-]*)(\([^)]*\))?\s*:")
+
+
 def parse_assertions(text: str) -> list[Assertion]:
     """One assertion a line, as promptfoo's CSV writes them: `contains: Paris`, `regex: ^\\d+$`,
     `similar(0.8): text`, `latency(2000)`; `@2 contains: x` checks turn 2 of a replayed conversation."""
@@ -112,6 +116,16 @@ def parse_assertions(text: str) -> list[Assertion]:
             assertion = files.assertion_from_text(line)
         except Exception as err:  # an unsupported type: named, with the line
             raise SuiteError(f"Assertion line {number}: {err}") from err
+        typed = _TYPED_LINE.match(line)
+        fell_back = assertion.type == "equals" and assertion.value == line  # read as an expected answer
+        if fell_back and typed and typed.group(2) in files.PROMPTFOO_TYPES:
+            # It names an assertion but did not read as one (a threshold that is not a number): an expected
+            # answer of that text is surely not what was meant.
+            raise SuiteError(
+                f"Assertion line {number}: “{typed.group(0)}” names the {typed.group(2)} assertion but does not "
+                "read as one: give a threshold as a number, e.g. similar(0.8): text, or write equals: before "
+                "an expected answer that starts this way."
+            )
         found.append(Assertion(assertion.type, assertion.value, assertion.threshold, turn))
     return found
 
@@ -303,9 +317,10 @@ async def import_file(
             await _suites(ctx, lambda s: s.update_suite(chosen, prompt=found.prompt))
     except Exception as err:
         return gr.skip(), f"Nothing was imported: {escape_md(describe_error(err))}"
-    verb = "Replaced the cases with" if replace else "Imported"
+    done = "imported in place of the suite's cases" if replace else "imported"
     prompt = " The file's prompt became the suite's." if found.prompt and not suite.prompt.strip() else ""
-    return view.cases_table(suite.cases), escape_md(f"{verb} {found.report()}{prompt}")
+    report = found.report(done=done)
+    return view.cases_table(suite.cases), escape_md(report[0].upper() + report[1:] + prompt)
 
 
 async def export_suite(ctx: StudioContext, suite_id: Any, kind: str = "yaml") -> tuple[str | None, str]:

@@ -69,9 +69,10 @@ class Imported:
     prompt: str = ""
     notes: list[str] = field(default_factory=list)  # what was read but is not used, said once each
 
-    def report(self, limit: int = 20) -> str:
-        """One paragraph for a person: how many came in, and which were left out and why."""
-        parts = [f"{len(self.cases):,} case{'s' if len(self.cases) != 1 else ''} read"]
+    def report(self, limit: int = 20, done: str = "read") -> str:
+        """One paragraph for a person: how many came in (`done`: read, imported...), and which were left out
+        and why."""
+        parts = [f"{len(self.cases):,} case{'s' if len(self.cases) != 1 else ''} {done}"]
         if self.skipped:
             shown = "; ".join(s.describe() for s in self.skipped[:limit])
             more = f"; and {len(self.skipped) - limit:,} more" if len(self.skipped) > limit else ""

@@ -64,6 +64,8 @@ async def test_suites_and_cases_from_the_form(studio_ctx):
     assert "Not saved" in bad and "Nothing you typed was lost" in bad
     _, unknown = await st.save_case(ctx, suite_id, None, "x", "", assertions="contains: a\njavascript: 1")
     assert "Assertion line 2" in unknown and "javascript" in unknown
+    _, typo = await st.save_case(ctx, suite_id, None, "x", "", assertions="similar(abc): x")
+    assert "Assertion line 1: “similar(abc):” names the similar assertion" in typo  # not saved as equals
 
     loaded = await st.load_case(ctx, suite_id, 1)
     assert loaded[:5] == (
@@ -95,7 +97,7 @@ async def test_import_both_formats_with_progress_and_nothing_from_a_bad_file(stu
         ctx, suite_id, str(csv), progress=lambda f, desc="": steps.append(desc)
     )
     assert list(table["Variables"]) == ["question=One?"]
-    assert "1 case read, 1 left out (line 3: The assertion type “python”" in notice
+    assert notice.startswith("1 case imported, 1 left out (line 3: The assertion type “python”")
     assert steps[0] == "Reading tests.csv" and steps[-1] == "Saving 1 cases"
 
     yaml_file = tmp_path / "tests.yaml"
