@@ -120,6 +120,13 @@ async def test_compare_three_columns_answer_each_with_its_own_settings(studio_ct
     chat_again.turns[0].answer = "changed"
     assert compare.columns[2].conversation.turns[0].answer != "changed"  # a copy: Compare keeps its own
 
+    # A column with edited instructions runs no version: its win goes to the assistant, not to version 2.
+    await pc.set_column(studio_ctx, compare, choices, chat, 3, ColumnSpec(instructions="Rhyme freely."))
+    [view async for view in pc.send(studio_ctx, compare, choices, "winter", {})]
+    assert "an edited copy of Poet" in await pc.prefer(studio_ctx, compare, 3)
+    page = await studio_ctx.library.history(made.assistant.id)
+    assert {v.number: v.wins for v in page.versions} == {2: 0, 1: 1}
+
 
 async def test_a_failing_column_shows_its_error_while_the_others_finish(studio_ctx):
     choices, chat, compare = await ph.refresh(studio_ctx), ChatSession(), CompareSession()

@@ -247,16 +247,24 @@ async def prefer(ctx: StudioContext, compare: CompareSession, index: int) -> str
             raise ChatInputError("That column has no finished answer to prefer yet: send a message first.")
         profile = column.conversation.assistant
         mine = profile.kind == "mine" and profile.assistant_id
+        # Edited instructions are no version: the win goes to the assistant, not to the text it started from.
+        edited = bool(column.spec.instructions.strip()) and column.spec.instructions != profile.instructions
         await ctx.library.record_win(
             assistant_id=profile.assistant_id if mine else None,
-            number=profile.version if mine else None,
+            number=profile.version if mine and not edited else None,
             assistant_name=profile.name,
             model=turns[-1].stats.model if turns[-1].stats else profile.model,
             columns=len(compare.columns),
         )
     except Exception as err:
         return f"Not recorded: {describe_error(err)}"
-    which = f"version {profile.version} of " if mine and profile.version is not None else ""
+    which = (
+        "an edited copy of "
+        if edited
+        else f"version {profile.version} of "
+        if mine and profile.version is not None
+        else ""
+    )
     return f"Recorded: column {int(index) + 1} ({which}{profile.name}) gave the answer you preferred."
 
 
