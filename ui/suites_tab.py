@@ -189,6 +189,13 @@ async def create_suite(
     return picker, f"Created the suite “{escape_md(made.name)}”: add cases, or import a promptfoo file."
 
 
+def _cases_line(name: str, count: int) -> str:
+    """What opening a suite says: its cases, or how to add the first."""
+    if not count:
+        return f"“{escape_md(name)}” has no cases yet: add one below, or import a promptfoo file."
+    return f"“{escape_md(name)}”: {count:,} case{'s' if count != 1 else ''}."
+
+
 async def open_suite(ctx: StudioContext, suite_id: Any) -> SuiteForm:
     """A suite's settings and cases."""
     empty = pd.DataFrame([], columns=view.CASE_COLUMNS)
@@ -199,7 +206,11 @@ async def open_suite(ctx: StudioContext, suite_id: Any) -> SuiteForm:
     except Exception as err:
         return SuiteForm("", "", "", empty, escape_md(describe_error(err)))
     return SuiteForm(
-        suite.name, suite.prompt, suite.judge, view.cases_table(suite.cases), f"{len(suite.cases):,} cases."
+        suite.name,
+        suite.prompt,
+        suite.judge,
+        view.cases_table(suite.cases),
+        _cases_line(suite.name, len(suite.cases)),
     )
 
 

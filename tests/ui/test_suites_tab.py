@@ -80,7 +80,7 @@ async def test_suites_and_cases_from_the_form(studio_ctx):
     _, notice = await st.delete_case(ctx, suite_id, 4)
     assert "There is no case 4: pick one of 1 to 1" in notice
     form = await st.open_suite(ctx, suite_id)
-    assert (form.name, form.prompt, form.notice) == ("Smoke", "Q: {{question}}", "1 cases.")
+    assert (form.name, form.prompt, form.notice) == ("Smoke", "Q: {{question}}", "“Smoke”: 1 case.")
     picker, notice = await st.list_suites(ctx, geo, suite_id)
     assert picker.value == suite_id and picker.choices[0][0] == "Smoke · 1 cases"
     _, notice = await st.delete_suite(ctx, geo, suite_id)
