@@ -115,10 +115,14 @@ def _fields(assistant: Any) -> dict[str, str]:
     return {name: str(get(name, "") or "") for name in FIELDS}
 
 
+def _insert(table: Any, dialect_name: str) -> Any:
+    """INSERT in the dialect at hand: its ON CONFLICT clauses are the dialect's own."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+
+
 def _insert_ignore(table: Any, connection: Connection) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING, in the dialect at hand."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return _insert(table, connection.dialect.name).on_conflict_do_nothing()
 
 
 class History:
@@ -365,8 +369,7 @@ class History:
         with self.db.write() as db:
             lineage = self._lineage(db, server, assistant_id) or assistant_id
             # One statement, so two people labelling at once both succeed (the last one wins).
-            dialect = postgresql if db.dialect.name == "postgresql" else sqlite
-            statement = dialect.insert(labels).values(
+            statement = _insert(labels, db.dialect.name).values(
                 server=server, lineage=lineage, label=label, number=number, updated_ms=now_ms()
             )
             db.execute(
@@ -435,8 +438,7 @@ class History:
         """INSERT ... ON CONFLICT DO UPDATE ... RETURNING, built once per dialect: it is on every save."""
         name = db.dialect.name
         if name not in self._upserts:
-            dialect = postgresql if name == "postgresql" else sqlite
-            statement = dialect.insert(assistants).values(
+            statement = _insert(assistants, name).values(
                 server=bindparam("server"),
                 assistant_id=bindparam("assistant_id"),
                 lineage=bindparam("assistant_id"),
