@@ -258,13 +258,12 @@ async def prefer(ctx: StudioContext, compare: CompareSession, index: int) -> str
         )
     except Exception as err:
         return f"Not recorded: {describe_error(err)}"
-    which = (
-        "an edited copy of "
-        if edited
-        else f"version {profile.version} of "
-        if mine and profile.version is not None
-        else ""
-    )
+    if edited:
+        which = "an edited copy of "
+    elif mine and profile.version is not None:
+        which = f"version {profile.version} of "
+    else:
+        which = ""
     return f"Recorded: column {int(index) + 1} ({which}{profile.name}) gave the answer you preferred."
 
 
