@@ -206,9 +206,14 @@ def test_a_conversation_starter_is_sent_with_the_variables_filled_in(page):
     market = go_to_tab(page, "Marketplace")
     market.get_by_role("textbox", name="Search the marketplace").fill("regular expressions")
     market.get_by_role("textbox", name="Search the marketplace").press("Enter")
+    # Each step waits for the page to show the last one's answer, as a person does: a click on a row of
+    # the results before the search's answer arrives picks from the old page, and "Try it" before the
+    # selection's answer arrives is told to pick an assistant first.
+    expect(market.get_by_text("Page 1 of 1 · 1 assistant", exact=True)).to_be_visible()
     market.get_by_role("grid", name="Marketplace results").get_by_role(
         "gridcell", name="Regex Builder", exact=True
     ).click()
+    expect(market.get_by_role("heading", name="Regex Builder")).to_be_visible()
     market.get_by_role("button", name="Try it in the Playground").click()
 
     panel = go_to_tab(page, "Playground")
