@@ -74,13 +74,17 @@ def create_app(ctx: StudioContext) -> gr.Blocks:
             status = build_status(ctx)
         if ctx.demo:
             gr.Markdown(DEMO_BANNER, elem_id="demo-banner")
+        # What another tab asks the Playground to open. Outside the tabs: Gradio (6.31) dispatches the
+        # change of a State that sits in a tab not on screen twice, and the second opening started the
+        # conversation over while the person was already editing the instructions.
+        target = gr.State(None)
         with gr.Tabs(selected=ASSISTANTS_TAB_ID, elem_id="studio-tabs") as tabs:
             with gr.Tab("My Assistants", id=ASSISTANTS_TAB_ID) as assistants_tab:
                 assistants = build_assistants_tab(ctx, blocks, assistants_tab)
             with gr.Tab("Marketplace", id=MARKETPLACE_TAB_ID) as marketplace_tab:
                 marketplace = build_marketplace_tab(ctx, blocks, marketplace_tab)
             with gr.Tab("Playground", id=PLAYGROUND_TAB_ID) as playground_tab:
-                playground = build_playground_tab(ctx, playground_tab, blocks)
+                build_playground_tab(ctx, playground_tab, blocks, target)
             with gr.Tab("Use-Case Templates", id=TEMPLATES_TAB_ID):
                 templates = build_templates_tab(ctx, blocks)
             with gr.Tab("Test Suites", id=SUITES_TAB_ID) as suites_tab:
@@ -90,7 +94,6 @@ def create_app(ctx: StudioContext) -> gr.Blocks:
 
         # --- Wiring: the status line, and every way into the Playground --------------------------------
         wire_status(ctx, status, blocks)
-        target = playground.open_request
         assistants.open_button.click(
             open_mine,
             inputs=assistants.assistant_id,

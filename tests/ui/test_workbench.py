@@ -3,14 +3,19 @@ variables, versions, the generation log, and Compare."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import inspect, select
 
 from studio.compare import ColumnSpec, CompareSession
 from studio.conversation import ChatParameters, ChatSession
 from studio.store.schema import generations
+from ui.app import create_app
+from ui.context import open_request
 from ui.playground import chat as ph
 from ui.playground import compare as pc
+from ui.playground.session import PlaygroundSession
 
 pytestmark = pytest.mark.anyio
 PARAMS = ChatParameters()
@@ -31,6 +36,43 @@ async def test_an_empty_variable_is_named_and_nothing_is_sent(studio_ctx):
     await say(studio_ctx, conversation, choices, "Start", instructions)
     filled = "You teach chemistry to children."
     assert conversation.turns[-1].answer == f"[turn 1 | instructions {len(filled)} chars] You said: Start"
+
+
+async def test_a_refresh_keeps_the_variables_of_instructions_typed_while_it_waited(studio_ctx):
+    """Opening the Playground tab refreshes it, reading the instructions box as the tab opened; text typed
+    before the refresh's API calls come back must keep its variables' fields, not lose them to the old text."""
+    handlers = create_app(studio_ctx).fns.values()
+    refresh = next(fn for fn in handlers if fn.api_name == "refresh" and fn.name == "refresh")
+    on_instructions = next(fn for fn in handlers if fn.name == "on_instructions")
+    show_cost = next(fn for fn in handlers if fn.name == "show_cost")
+    session, typing = PlaygroundSession(), "Write regular expressions in {{flavour}}, briefly and exactly."
+    waiting = asyncio.create_task(refresh.fn(session, "", "", 0.7, None))
+    await asyncio.sleep(0)  # the refresh is now waiting on the API
+    typed = on_instructions.fn(session, typing)
+    assert typed[-1] == {"flavour": ""}
+    values = await waiting
+    assert values[refresh.outputs[-1]] == {"flavour": ""} and session.fields == ["flavour"]
+    first_field, cost = refresh.outputs[-10], refresh.outputs[8]  # open_outputs' order
+    assert values[first_field].label == "{{flavour}}" and values[first_field].visible
+    assert values[cost] == show_cost.fn(session, typing, "", 0.7, None)
+
+
+async def test_a_request_from_another_tab_opens_once(studio_ctx):
+    """Gradio can report the request's change twice; the second must not start over the conversation
+    and put back the instructions the person began to edit."""
+    handlers = create_app(studio_ctx).fns.values()
+    open_requested = next(fn for fn in handlers if fn.name == "open_requested")
+    on_instructions = next(fn for fn in handlers if fn.name == "on_instructions")
+    market = (await studio_ctx.client.marketplace.list()).items[0]
+    request = open_request("market", item=market.model_dump())
+    session = PlaygroundSession()
+    opened = await open_requested.fn(session, request)
+    assert market.name in opened[open_requested.outputs[4]]  # the summary names it
+    on_instructions.fn(session, "Edited {{tone}}.")
+    assert await open_requested.fn(session, request) == {}
+    assert session.chat.assistant.name == market.name and session.fields == ["tone"]
+    again = await open_requested.fn(session, open_request("market", item=market.model_dump()))
+    assert market.name in again[open_requested.outputs[4]]  # a new request (Try it again) opens again
 
 
 async def test_a_malformed_placeholder_is_pointed_out_before_sending(studio_ctx):

@@ -26,6 +26,33 @@ class PlaygroundSession:
     saved: SavedChats = field(default_factory=SavedChats)
     saved_loaded: bool = False  # the browser's copy has been read into `saved`
     last_view: Any = None  # the last view a stream yielded, for the step after it
+    opened_request: str = ""  # the nonce of the last request from another tab to open an assistant here
+    instructions: str = ""  # the instructions box's text, as its last change reached the server
+    instructions_changes: int = 0  # how many changes of the box have reached the server
+
+    def is_new_request(self, request: dict[str, Any] | None) -> bool:
+        """Whether another tab's request to open an assistant (ui.context.open_request) is seen here for the
+        first time. Opening it again would start the conversation over and put back instructions the
+        person has begun to edit, and Gradio can report one change of a State twice (6.31 does for a
+        State inside a tab not on screen; ui.app keeps the request outside the tabs for that reason)."""
+        nonce = str((request or {}).get("nonce") or "")
+        if nonce and nonce == self.opened_request:
+            return False
+        self.opened_request = nonce
+        return True
+
+    def saw_instructions(self, text: str) -> None:
+        """The instructions box changed in the page."""
+        self.instructions = text
+        self.instructions_changes += 1
+
+    def newest_instructions(self, snapshot: str, since: int) -> str:
+        """The box's text for a step that read `snapshot` when `since` changes had reached the server.
+
+        A slow step (a refresh waits on the API) must not answer with the text it was given: a change that
+        reached the server while it waited was typed after its snapshot was taken, so that one is newer.
+        """
+        return self.instructions if self.instructions_changes != since else snapshot
 
     def values(self) -> dict[str, str]:
         """The variables' values typed for the open assistant."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -42,20 +41,6 @@ from ui.theme import escape_md
 
 CHAT, COMPARE = "Chat", "Compare"
 VERSION_CHOICES = 100  # the newest versions offered in the picker; any number or label can be typed
-
-
-@dataclass
-class PlaygroundTab:
-    """What the app factory and the tests need from this tab."""
-
-    open_request: gr.State  # set it to ui.context.open_request(...) to open an assistant here
-    session: gr.State
-    picker: gr.Dropdown
-    chatbot: gr.Chatbot
-    message: gr.Textbox
-    send: gr.Button
-    stop: gr.Button
-    mode: gr.Radio
 
 
 # What the streaming handlers produce. At module level: Gradio reads a handler's type hints to find its
@@ -182,10 +167,10 @@ def render_view(session: PlaygroundSession, view: handlers.ChatView) -> tuple[An
 # --- The builder ---------------------------------------------------------------------------------------
 
 
-def build_playground_tab(ctx: StudioContext, tab: gr.Tab, blocks: gr.Blocks) -> PlaygroundTab:
-    """Lay out the Playground inside `tab` and wire its events."""
+def build_playground_tab(ctx: StudioContext, tab: gr.Tab, blocks: gr.Blocks, request_state: gr.State) -> None:
+    """Lay out the Playground inside `tab` and wire its events. Setting `request_state` (which must sit
+    outside the tabs) to ui.context.open_request(...) opens an assistant here."""
     session_state = gr.State(PlaygroundSession())
-    request_state = gr.State(None)
     browser = gr.BrowserState(
         None, storage_key="assistant-studio-conversations", secret=ctx.browser_secret or None
     )
@@ -202,10 +187,6 @@ def build_playground_tab(ctx: StudioContext, tab: gr.Tab, blocks: gr.Blocks) -> 
 
     _wire_chat(ctx, blocks, tab, session_state, request_state, browser, settings, chat_panel, tools)
     _wire_compare(ctx, session_state, browser, settings, chat_panel, compare_panel, mode)
-    return PlaygroundTab(
-        open_request=request_state, session=session_state, picker=settings.picker, chatbot=chat_panel.chatbot,
-        message=chat_panel.message, send=chat_panel.send, stop=chat_panel.stop, mode=mode,
-    )  # fmt: skip
 
 
 def _text(value: Any) -> str:
@@ -342,7 +323,9 @@ def _wire_chat(
         return await render_open(session, view)
 
     async def open_requested(session: PlaygroundSession, request: dict[str, Any] | None):
-        """Open what another tab asked for."""
+        """Open what another tab asked for, once."""
+        if not session.is_new_request(request):
+            return {}  # nothing changes
         return await render_open(
             session, await handlers.open_requested(ctx, session.chat, session.choices, request)
         )
@@ -350,12 +333,13 @@ def _wire_chat(
     async def on_load(session: PlaygroundSession, document: Any, instructions: str, model: str,
                       temperature: float, max_tokens: float | None):  # fmt: skip
         """Refresh the choices; on a fresh page, bring back the last conversation kept in the browser."""
+        since = session.instructions_changes
         await handlers.refresh(ctx, session.choices)
         reopened = keeping.load(session, document, ctx.browser_fingerprint)
         if reopened.saved is not None:
             values = await render_reopened(session, reopened)
         else:
-            values = await refreshed(session, instructions, model, temperature, max_tokens)
+            values = await refreshed(session, instructions, model, temperature, max_tokens, since)
         return {**values, s.recent: recent_list(session), s.recent_notice: reopened.notice}
 
     async def on_browser_copy(session: PlaygroundSession, document: Any):
@@ -367,13 +351,18 @@ def _wire_chat(
         return {**values, s.recent: recent_list(session), s.recent_notice: reopened.notice}
 
     async def refreshed(session: PlaygroundSession, instructions: str, model: str, temperature: float,
-                        max_tokens: float | None) -> dict[Any, Any]:  # fmt: skip
-        """After a refresh: the same conversation and the instructions being edited, fresh choices."""
+                        max_tokens: float | None, since: int) -> dict[Any, Any]:  # fmt: skip
+        """After a refresh: the same conversation and the instructions being edited, fresh choices.
+
+        `instructions` is the box as the refresh began (`since` changes seen); the cost and the variables
+        follow the newest text, which the person may have typed while the refresh waited on the API.
+        """
         models = session.choices.model_choices()
         model = model if model in {slug for _, slug in models} else ""
         values = await render_open(
             session, handlers._open_view(session.chat, session.choices, session.choices.problem)
         )
+        instructions = session.newest_instructions(instructions or "", since)
         del values[c.chatbot], values[s.instructions], values[s.saved_note]
         values[c.cost] = handlers.cost_line(session.chat, session.choices, parameters(model, temperature, max_tokens),
                                             instructions or "")  # fmt: skip
@@ -402,8 +391,9 @@ def _wire_chat(
     async def refresh(session: PlaygroundSession, instructions: str = "", model: str = "",
                       temperature: float = 0.7, max_tokens: float | None = None):  # fmt: skip
         """Reload my assistants, the marketplace, the models, the balance and the engines."""
+        since = session.instructions_changes
         await handlers.refresh(ctx, session.choices)
-        return await refreshed(session, instructions, model, temperature, max_tokens)
+        return await refreshed(session, instructions, model, temperature, max_tokens, since)
 
     def show_cost(session: PlaygroundSession, instructions: str, model: str, temperature: float,
                   max_tokens: float | None) -> str:  # fmt: skip
@@ -411,6 +401,7 @@ def _wire_chat(
                                   instructions or "")  # fmt: skip
 
     def on_instructions(session: PlaygroundSession, instructions: str) -> list[Any]:
+        session.saw_instructions(instructions or "")
         return variable_fields(session, instructions or "")
 
     def on_variable(index: int, session: PlaygroundSession, value: str) -> dict[str, str]:
