@@ -166,10 +166,18 @@ async def list_suites(ctx: StudioContext, assistant_id: str, selected: Any = Non
         found = await _suites(ctx, lambda s: s.suites(ctx.server_key, assistant_id))
     except Exception as err:
         return gr.Dropdown(choices=[], value=None), escape_md(describe_error(err))
-    choices = [(f"{s.name} · {s.case_count:,} cases", str(s.id)) for s in found]
+    choices = [
+        (f"{s.name} · {s.case_count:,} case{'s' if s.case_count != 1 else ''}", str(s.id)) for s in found
+    ]
     value = str(selected) if selected is not None and str(selected) in [c[1] for c in choices] else None
     notice = "" if choices else "No suites yet: name one and press Create suite, or import a promptfoo file."
     return gr.Dropdown(choices=choices, value=value), notice
+
+
+async def recount_suites(ctx: StudioContext, assistant_id: str, selected: Any) -> gr.Dropdown:
+    """The suite picker after cases were added, deleted or imported: the same suite, every count current."""
+    picker, _ = await list_suites(ctx, assistant_id, selected)
+    return picker
 
 
 async def create_suite(
@@ -321,7 +329,7 @@ async def import_file(
 
         found = await asyncio.to_thread(files.read_suite_file, name, content, reading)
         if progress is not None:
-            progress(1.0, desc=f"Saving {len(found.cases):,} cases")
+            progress(1.0, desc=f"Saving {len(found.cases):,} case{'s' if len(found.cases) != 1 else ''}")
         await _suites(ctx, lambda s: s.add_cases(chosen, found.cases, replace=bool(replace)))
         suite = await _suites(ctx, lambda s: s.suite(chosen))
         if found.prompt and not suite.prompt.strip():
@@ -646,13 +654,20 @@ def build_suites_tab(ctx: StudioContext, tab: gr.Tab) -> SuitesTab:
     save.click(partial(save_suite, ctx), [suite, name, prompt, judge], notice, api_name="suite_save")
     delete.click(partial(delete_suite, ctx), [assistant, suite], [suite, notice], api_name="suite_delete")
     case_form = [description, variables, messages, assertions, replay]
+    recount: dict[str, Any] = {
+        "fn": partial(recount_suites, ctx),
+        "inputs": [assistant, suite],
+        "outputs": suite,
+        "api_visibility": "private",
+        "show_progress": "hidden",
+    }
     save_case_button.click(
         partial(save_case, ctx), [suite, number, *case_form], [cases, notice], api_name="case_save"
-    )
+    ).then(**recount)
     load.click(partial(load_case, ctx), [suite, number], [*case_form, notice], api_name="case_load")
     delete_case_button.click(
         partial(delete_case, ctx), [suite, number], [cases, notice], api_name="case_delete"
-    )
+    ).then(**recount)
 
     async def importing(
         s: Any,
@@ -662,7 +677,9 @@ def build_suites_tab(ctx: StudioContext, tab: gr.Tab) -> SuitesTab:
     ) -> Any:
         return await import_file(ctx, s, path, replacing, progress)
 
-    import_button.click(importing, [suite, upload, replace], [cases, notice], api_name="suite_import")
+    import_button.click(importing, [suite, upload, replace], [cases, notice], api_name="suite_import").then(
+        **recount
+    )
     export_yaml.click(
         partial(export_suite, ctx, kind="yaml"), suite, [download, notice], api_name="suite_export_yaml"
     )

@@ -68,3 +68,24 @@ def test_run_a_suite_and_read_a_failing_cells_reasons(page, studio):
     expect(detail).to_contain_text("[turn 1 | instructions 9 chars] You said: Tell me about Lyon")
     expect(detail).to_contain_text("The answer does not contain “Paris”")
     save_screenshot(page, "test-suites")
+
+
+def test_the_suite_picker_counts_a_case_added_in_the_form(page, studio):
+    with AssistantsClient(base_url=studio.server.base_url, api_key=studio.server.api_key) as api:
+        api.assistants.create(name="Counter", model="gpt-5-nano", instructions="Be brief.")
+    panel = go_to_tab(page, "Test Suites")
+    panel.get_by_role("combobox", name="Assistant").click()
+    page.get_by_role("option", name=re.compile(r"^Counter")).click()
+    panel.get_by_role("textbox", name="New suite's name").fill("Smoke")
+    panel.get_by_role("button", name="Create suite").click()
+    suite = panel.get_by_role("combobox", name="Suite")
+    expect(suite).to_have_value("Smoke · 0 cases")
+
+    panel.get_by_role("button", name="Add or edit a case").click()
+    panel.get_by_role("textbox", name="Description").fill("capital")
+    panel.get_by_role("textbox", name=re.compile(r"^Assertions")).fill("contains: Paris")
+    panel.get_by_role("button", name="Save case").click()
+    expect(suite).to_have_value("Smoke · 1 case")
+    # The picker's new label is not a new choice: the suite is not reopened over the notice.
+    expect(panel.locator("#suites-notice")).to_have_text("Added the case.")
+    expect(panel.get_by_role("grid", name="Cases").get_by_role("gridcell", name="capital")).to_be_visible()

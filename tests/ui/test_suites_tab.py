@@ -82,7 +82,10 @@ async def test_suites_and_cases_from_the_form(studio_ctx):
     form = await st.open_suite(ctx, suite_id)
     assert (form.name, form.prompt, form.notice) == ("Smoke", "Q: {{question}}", "“Smoke”: 1 case.")
     picker, notice = await st.list_suites(ctx, geo, suite_id)
-    assert picker.value == suite_id and picker.choices[0][0] == "Smoke · 1 cases"
+    assert picker.value == suite_id and picker.choices[0][0] == "Smoke · 1 case"
+    await st.save_case(ctx, suite_id, None, "second", "question: Capital of Peru?", "", "contains: Lima")
+    picker = await st.recount_suites(ctx, geo, suite_id)
+    assert picker.value == suite_id and picker.choices[0][0] == "Smoke · 2 cases"
     _, notice = await st.delete_suite(ctx, geo, suite_id)
     assert notice.startswith("Deleted the suite")
 
@@ -98,7 +101,7 @@ async def test_import_both_formats_with_progress_and_nothing_from_a_bad_file(stu
     )
     assert list(table["Variables"]) == ["question=One?"]
     assert notice.startswith("1 case imported, 1 left out (line 3: The assertion type “python”")
-    assert steps[0] == "Reading tests.csv" and steps[-1] == "Saving 1 cases"
+    assert steps[0] == "Reading tests.csv" and steps[-1] == "Saving 1 case"
 
     yaml_file = tmp_path / "tests.yaml"
     yaml_file.write_text(
