@@ -10,6 +10,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from backend.client import AssistantsClient
+from studio.servers import server_key
+from studio.store import StoreHandle, default_url
 from tests.conftest import make_settings
 from tests.e2e.conftest import (
     STATS,
@@ -244,3 +247,27 @@ def test_a_message_edited_with_the_chats_own_pencil_is_sent_as_typed(page):
     wait_for_answer(panel, 1, "[turn 1] You said: What's 2+2? And 3+3?")
     expect(questions(panel)).to_have_count(1)
     expect(questions(panel).first).to_have_text("What's 2+2? And 3+3?")
+
+
+def test_a_compare_column_on_the_chats_assistant_offers_its_versions(page, studio):
+    """A column starts on "the chat's assistant", a choice its own picker never announces: its Version
+    picker must still list that assistant's versions, and running one of them says so."""
+    with AssistantsClient(base_url=studio.server.base_url, api_key=studio.server.api_key) as api:
+        tutor = api.assistants.create(name="Tutor", model="gpt-5-nano", instructions="Short.")
+        store = StoreHandle(default_url(studio.server.settings.data_dir))
+        server = server_key("", local_data_dir=studio.server.settings.data_dir)
+        store.get().history.record(server, tutor, "create")
+        store.get().history.record(server, api.assistants.update(tutor.id, instructions="Longer."), "save")
+        store.close()
+    panel = go_to_tab(page, "Playground")
+    picker = panel.get_by_role("combobox", name="Assistant").first
+    picker.click()
+    page.get_by_role("option", name=re.compile(r"^Tutor")).click()
+    expect(panel.get_by_role("textbox", name=re.compile(r"^Instructions"))).to_have_value("Longer.")
+    panel.get_by_role("radio", name="Compare").check()
+    panel.get_by_role("button", name="Column 1 settings").click()
+    versions = panel.locator("#compare-version-1").get_by_role("combobox")
+    versions.click()
+    page.get_by_role("option", name=re.compile(r"^v1 · ")).click()
+    panel.get_by_role("button", name="Use these settings in column 1").click()
+    expect(panel.locator("#compare-column-1")).to_contain_text("Tutor · v1 (older)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import gradio as gr
 import pytest
 from sqlalchemy import inspect, select
 
@@ -168,6 +169,27 @@ async def test_compare_three_columns_answer_each_with_its_own_settings(studio_ct
     assert "an edited copy of Poet" in await pc.prefer(studio_ctx, compare, 3)
     page = await studio_ctx.library.history(made.assistant.id)
     assert {v.number: v.wins for v in page.versions} == {2: 0, 1: 1}
+
+
+async def test_columns_running_the_chats_assistant_offer_its_versions(studio_ctx):
+    """A column starts on "the chat's assistant"; its Version picker lists that assistant's versions, and
+    a column set to an older one keeps showing it when another column is added."""
+    made = await studio_ctx.library.create(name="Tutor", model="gpt-5-nano", instructions="Short.")
+    await studio_ctx.library.update(made.assistant.id, instructions="Longer instructions.")
+    handlers = create_app(studio_ctx).fns.values()
+    open_assistant = next(fn for fn in handlers if fn.api_name == "open_assistant")
+    switch_mode = next(fn for fn in handlers if fn.name == "switch_mode")
+    versions = next(fn for fn in handlers if fn.name == "chats_versions")
+    set_column = next(fn for fn in handlers if fn.api_name == "compare_column")
+    session = PlaygroundSession()
+    await open_assistant.fn(session, f"mine:{made.assistant.id}")
+    await switch_mode.fn(session, "Compare")
+    first, second, third, fourth = await versions.fn(session)
+    assert [value for _, value in first.choices] == ["current", "2", "1"] and first.value == "current"
+    assert first.interactive and [value for _, value in second.choices] == ["current", "2", "1"]
+    assert third == fourth == gr.skip()  # no such columns yet
+    await set_column.fn(session, 2, "", "1")
+    assert (await versions.fn(session))[1].value == "1"
 
 
 async def test_a_failing_column_shows_its_error_while_the_others_finish(studio_ctx):

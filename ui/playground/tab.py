@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -80,17 +81,31 @@ def variable_fields(session: PlaygroundSession, instructions: str) -> list[Any]:
     return [*updates, notice, {name: values.get(name, "") for name in found.names}]
 
 
-async def version_choices(ctx: StudioContext, profile: AssistantProfile) -> gr.Dropdown:
-    """The Version picker for the open assistant: as saved now, then its newest versions."""
+@dataclass(frozen=True)
+class VersionOffer:
+    """What a Version picker offers. (A gr.Dropdown made inside an event carries only what it was given, so
+    the offer is kept as data and a picker made from it for each place that shows it.)"""
+
+    choices: list[tuple[str, str]]
+    value: str = CURRENT_VERSION
+    interactive: bool = False
+    info: str | None = None
+
+    def picker(self, chosen: str | None = None) -> gr.Dropdown:
+        """The picker showing `chosen` if it is offered, else the offer's own value."""
+        value = chosen if chosen in {key for _, key in self.choices} else self.value
+        return gr.Dropdown(choices=self.choices, value=value, interactive=self.interactive, info=self.info)
+
+
+async def version_offer(ctx: StudioContext, profile: AssistantProfile) -> VersionOffer:
+    """The versions of the open assistant: as saved now, then its newest versions."""
     current = [("As saved now", CURRENT_VERSION)]
     if profile.kind != "mine" or not profile.assistant_id:
-        return gr.Dropdown(choices=current, value=CURRENT_VERSION, interactive=False)
+        return VersionOffer(current)
     try:
         page = await ctx.library.history(profile.assistant_id)
     except Exception as err:  # the store is down: chatting goes on, without older versions
-        return gr.Dropdown(
-            choices=current, value=CURRENT_VERSION, interactive=False, info=describe_error(err)
-        )
+        return VersionOffer(current, info=describe_error(err))
     listed = [
         (" · ".join([f"v{v.number}", *v.labels, humanize_time_ms(v.created_ms), v.source]), str(v.number))
         for v in page.versions[:VERSION_CHOICES]
@@ -102,7 +117,12 @@ async def version_choices(ctx: StudioContext, profile: AssistantProfile) -> gr.D
     ):
         listed.append((f"v{profile.version}", str(profile.version)))
     value = CURRENT_VERSION if profile.live else str(profile.version)
-    return gr.Dropdown(choices=current + listed, value=value, interactive=True, info=None)
+    return VersionOffer(current + listed, value, interactive=True)
+
+
+async def version_choices(ctx: StudioContext, profile: AssistantProfile) -> gr.Dropdown:
+    """The Version picker for the open assistant."""
+    return (await version_offer(ctx, profile)).picker()
 
 
 def humanize_time_ms(ms: int) -> str:
@@ -695,6 +715,17 @@ def _wire_compare(
         """Start every column's conversation over."""
         return layout(session, comparing.clear(session.compare, session.choices))
 
+    async def chats_versions(session: PlaygroundSession) -> list[Any]:
+        """The Version pickers of the columns that run the chat's assistant offer its versions. (A column's
+        own assistant picker, which fills its Version picker, fires nothing while it stays on the chat's.)"""
+        columns = session.compare.columns
+        following = {i for i, column in enumerate(columns) if not column.spec.key}
+        if not following:
+            return [gr.skip()] * MAX_COLUMNS
+        offered = await version_offer(ctx, session.chat.assistant)
+        chosen = [None if (v := column.spec.version) is None else str(v) for column in columns]
+        return [offered.picker(chosen[i]) if i in following else gr.skip() for i in range(MAX_COLUMNS)]
+
     async def column_versions(session: PlaygroundSession, key: str) -> gr.Dropdown:
         """The Version picker of a column, for the assistant it is set to ("" the chat's)."""
         if not key:
@@ -728,9 +759,11 @@ def _wire_compare(
 
     # --- Wiring ---------------------------------------------------------------------------------------
     quick: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
+    versions: dict[str, Any] = {"fn": chats_versions, "inputs": session_state, "api_visibility": "private",
+                                "outputs": [col.version for col in p.columns], "show_progress": "hidden"}  # fmt: skip
     mode.change(
         switch_mode, [session_state, mode], [c.group, p.group, *layout_outputs], api_visibility="private"
-    )
+    ).then(**versions)
     streaming: dict[str, Any] = {"outputs": [session_state, *(col.chatbot for col in p.columns), p.message],
                                  "concurrency_limit": None, "show_progress": "hidden"}  # fmt: skip
     streams: list[Any] = []
@@ -772,4 +805,4 @@ def _wire_compare(
         event.then(after_compare, session_state, layout_outputs, **quick)
     p.stop.click(compare_stop, session_state, layout_outputs, cancels=streams, api_name="compare_stop")
     p.clear.click(compare_clear, session_state, layout_outputs, cancels=streams, api_name="compare_clear")
-    p.add.click(add_column, session_state, layout_outputs, api_name="compare_add_column")
+    p.add.click(add_column, session_state, layout_outputs, api_name="compare_add_column").then(**versions)
