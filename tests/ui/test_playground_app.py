@@ -169,7 +169,7 @@ def test_the_status_after_a_stream_comes_from_its_last_view():
     import gradio as gr
 
     from ui.chat_display import chat_messages
-    from ui.playground import tab as pg
+    from ui.playground import views as pg
     from ui.playground.chat import ChatView
     from ui.playground.session import PlaygroundSession
 

@@ -2,7 +2,7 @@
 
 At 1400×900 the whole loop fits on one screen: pick an assistant or a version, edit the instructions and
 variables, set parameters, type, read the answer. On a phone the side column stacks above the chat.
-Only components here; what they do is wired in ui.playground.tab.
+Only components here; what they do is wired in ui.playground.chat_events and compare_events.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from ui.playground.session import MAX_VARIABLES
 CHAT_HEIGHT = "max(300px, calc(100vh - 465px))"
 COLUMN_CHAT_HEIGHT = "max(240px, calc(100vh - 600px))"
 CURRENT_VERSION = "current"
+CHAT, COMPARE = "Chat", "Compare"  # the Playground's modes
 
 
 @dataclass
