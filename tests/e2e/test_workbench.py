@@ -67,6 +67,9 @@ def test_compare_streams_three_columns_at_once_and_continues_with_one(page):
     panel.locator("#compare-column-2").get_by_role("button", name="Continue with this one").click()
     expect(panel.get_by_role("radio", name="Chat")).to_be_checked()
     expect(answers(panel).first).to_contain_text("[turn 1] You said: w1 w2")
+    # Typed only once the page has switched back to the chat, as a person does: the switch's answer arrives
+    # after the radio shows Chat, and text typed before it could be lost.
+    expect(panel.locator("#compare-column-1")).to_be_hidden()
     send(panel, "and after that?")
     wait_for_answer(panel, 2, "[turn 2] You said: and after that?")
 
