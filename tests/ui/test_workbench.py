@@ -76,6 +76,37 @@ async def test_a_request_from_another_tab_opens_once(studio_ctx):
     assert market.name in again[open_requested.outputs[4]]  # a new request (Try it again) opens again
 
 
+async def test_a_message_sent_right_after_a_variable_is_typed_uses_it(studio_ctx):
+    """The fields are current when a message goes out, while the form's JSON copy that the message handlers
+    read comes back from the server a moment after each field's change: it can still hold the value from
+    before, and must not win."""
+    handlers = create_app(studio_ctx).fns.values()
+    on_instructions = next(fn for fn in handlers if fn.name == "on_instructions")
+    going_out = next(fn for fn in handlers if fn.name == "going_out" and len(fn.outputs) == 3)
+    chat = next(fn for fn in handlers if fn.api_name == "chat")
+    starter = next(fn for fn in handlers if fn.name == "starter")
+    instructions, blanks = "Write regular expressions in {{flavour}}.", [""] * 7
+
+    async def answer(stream) -> str:
+        frames = [frame async for frame in stream]
+        return frames[-1][0][-1]["content"]
+
+    session = PlaygroundSession()
+    stale = on_instructions.fn(session, instructions)[-1]
+    assert stale == {"flavour": ""}
+    *_, copy = going_out.fn(session, stale, "Python", *blanks)  # the step before the message handler
+    assert copy == {"flavour": "Python"}
+    said = await answer(chat.fn(session, "UK postcodes", instructions, "", 0.7, None, copy))
+    assert said.startswith(f"[turn 1 | instructions {len('Write regular expressions in Python.')} chars]")
+
+    # A starter is sent beside that step (it needs the click's event data), so it reads the fields itself.
+    session = PlaygroundSession()
+    on_instructions.fn(session, instructions)
+    clicked = gr.SelectData(None, {"index": 0, "value": {"text": "Dates"}})
+    said = await answer(starter.fn(clicked, session, instructions, "", 0.7, None, stale, "Go", *blanks))
+    assert said.startswith(f"[turn 1 | instructions {len('Write regular expressions in Go.')} chars]")
+
+
 async def test_a_malformed_placeholder_is_pointed_out_before_sending(studio_ctx):
     choices = await ph.refresh(studio_ctx)
     conversation = ChatSession()

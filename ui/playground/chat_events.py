@@ -111,9 +111,10 @@ def wire_chat(
 
     @streamed
     def edit_in_chat(data: gr.EditData, session: PlaygroundSession, instructions: str, model: str,
-                     temperature: float, max_tokens: float | None, variables: dict | None) -> ChatViews:  # fmt: skip
+                     temperature: float, max_tokens: float | None, variables: dict | None,
+                     *fields: str) -> ChatViews:  # fmt: skip
         """The chat's own pencil on a user message."""
-        session.use_values(variables)
+        session.take_fields(variables, fields)
         index = data.index if isinstance(data.index, int) else data.index[0]
         number = session.chat.turn_index_of_message(index) + 1
         return handlers.edit_message(ctx, session.chat, session.choices, number, typed_text(_text(data.value)),
@@ -121,9 +122,10 @@ def wire_chat(
 
     @streamed
     def starter(data: gr.SelectData, session: PlaygroundSession, instructions: str, model: str,
-                temperature: float, max_tokens: float | None, variables: dict | None) -> ChatViews:  # fmt: skip
+                temperature: float, max_tokens: float | None, variables: dict | None,
+                *fields: str) -> ChatViews:  # fmt: skip
         """A conversation starter, sent as the first message."""
-        session.use_values(variables)
+        session.take_fields(variables, fields)
         return handlers.chat(ctx, session.chat, session.choices, _text(data.value), instructions or "",
                              parameters(model, temperature, max_tokens))  # fmt: skip
 
@@ -309,6 +311,11 @@ def wire_chat(
     quick: dict[str, Any] = {"api_visibility": "private", "queue": False, "show_progress": "hidden"}
     streams: list[Any] = []
 
+    def going_out(session: PlaygroundSession, copy: dict | None, *fields: str) -> tuple[Any, ...]:
+        """A message goes out: the last problem and its Retry go away, and the variables are taken from the
+        fields (the JSON copy the message handlers read, which can lag behind them, is brought up to date)."""
+        return (*hide_status(), session.take_fields(copy, fields))
+
     def stream(trigger: Any, fn: Callable[..., Any], inputs: list[Any], *, event_data: bool = False,
                **names: Any) -> None:  # fmt: skip
         """Hide the last problem, stream the answer (the named API endpoint), then show error, Retry, cost.
@@ -317,7 +324,8 @@ def wire_chat(
         to steps chained with .then: a handler that needs it is triggered at once, beside the hiding.
         "multiple": a second Send while an answer streams reaches the handler, which says why it waits.
         """
-        hidden = gr.on(trigger, hide_status, None, status_outputs[:2], trigger_mode="multiple", **quick)
+        hidden = gr.on(trigger, going_out, [session_state, s.variables_json, *s.variables],
+                       [*status_outputs[:2], s.variables_json], trigger_mode="multiple", **quick)  # fmt: skip
         streams.append(
             gr.on(trigger, fn, inputs, **names, **streaming)
             if event_data
@@ -334,16 +342,10 @@ def wire_chat(
         [session_state, t.edit_number, t.edit_text, *form_vars],
         api_name="edit_message",
     )
-    stream(
-        c.chatbot.edit, edit_in_chat, [session_state, *form_vars], event_data=True, api_visibility="private"
-    )
-    stream(
-        c.chatbot.example_select,
-        starter,
-        [session_state, *form_vars],
-        event_data=True,
-        api_visibility="private",
-    )
+    # Triggered beside going_out, not after it: these read the fields themselves.
+    form_fields = [session_state, *form_vars, *s.variables]
+    stream(c.chatbot.edit, edit_in_chat, form_fields, event_data=True, api_visibility="private")
+    stream(c.chatbot.example_select, starter, form_fields, event_data=True, api_visibility="private")
     # Stop cancels the running stream (Gradio closes the generator, which closes the HTTP stream) and marks
     # the turn stopped in the shared state; undo and clear stop it the same way before they change anything.
     # The browser's copy follows each of them, so a reload shows the conversation as it was left.

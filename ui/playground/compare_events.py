@@ -167,6 +167,10 @@ def wire_compare(
         chosen = [None if (v := column.spec.version) is None else str(v) for column in columns]
         return [offered.picker(chosen[i]) if i in following else gr.skip() for i in range(MAX_COLUMNS)]
 
+    def going_out(session: PlaygroundSession, copy: dict | None, *fields: str) -> tuple[Any, Any]:
+        """A turn goes out: the last problem goes away, and the variables are taken from the fields."""
+        return error_box(""), session.take_fields(copy, fields)
+
     async def column_versions(session: PlaygroundSession, key: str) -> gr.Dropdown:
         """The Version picker of a column, for the assistant it is set to ("" the chat's)."""
         if not key:
@@ -210,9 +214,9 @@ def wire_compare(
     streams: list[Any] = []
     hide = gr.on(
         [p.message.submit, p.send.click],
-        lambda: error_box(""),
-        None,
-        p.error,
+        going_out,
+        [session_state, s.variables_json, *s.variables],
+        [p.error, s.variables_json],
         trigger_mode="multiple",
         **quick,
     )

@@ -4,6 +4,7 @@ variables typed for each assistant, the conversations kept in the browser, and t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,16 @@ class PlaygroundSession:
         if 0 <= index < len(self.fields):
             self.values()[self.fields[index]] = value
         self.chat.variables = dict(self.values())
+
+    def take_fields(self, copy: dict[str, Any] | None, shown: Sequence[Any]) -> dict[str, str]:
+        """The fields' values as the page shows them when a message goes out; returns the form's JSON copy
+        brought up to date. A field's own change reaches here a moment after it is typed, and the JSON copy
+        that message handlers read comes back a moment after that: a message sent at once would carry the
+        value from before, the fields themselves are current."""
+        for name, value in zip(self.fields, shown, strict=False):  # the page always has MAX_VARIABLES fields
+            self.values()[name] = "" if value is None else str(value)
+        self.chat.variables = dict(self.values())
+        return {**(copy or {}), **{name: self.values()[name] for name in self.fields}}
 
     def use_values(self, given: dict[str, Any] | None) -> None:
         """Values given through the API (or the form) become the chat's, remembered for this assistant."""
