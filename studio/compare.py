@@ -53,7 +53,7 @@ class CompareColumn:
         if profile.version is not None:
             parts.append(f"v{profile.version}" + ("" if profile.live else " (older)"))
         parts.append(self.spec.model or profile.model or default_model)
-        if self.spec.instructions.strip() and self.spec.instructions.strip() != profile.instructions.strip():
+        if profile.instructions_edited(self.spec.instructions):
             parts.append("edited instructions")
         parts.append(f"temperature {self.spec.temperature:g}")
         if self.spec.max_tokens:

@@ -119,7 +119,7 @@ def _label(spec: TargetSpec, profile: AssistantProfile, base: AssistantProfile) 
         parts = [f"current ({number})"]
     if spec.model:
         parts.append(spec.model)
-    if spec.instructions.strip() and profile.instructions_edited(spec.instructions):
+    if profile.instructions_edited(spec.instructions):
         parts.append("edited instructions")
     return " · ".join(parts)
 

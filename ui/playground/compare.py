@@ -248,7 +248,7 @@ async def prefer(ctx: StudioContext, compare: CompareSession, index: int) -> str
         profile = column.conversation.assistant
         mine = profile.kind == "mine" and profile.assistant_id
         # Edited instructions are no version: the win goes to the assistant, not to the text it started from.
-        edited = bool(column.spec.instructions.strip()) and column.spec.instructions != profile.instructions
+        edited = profile.instructions_edited(column.spec.instructions)
         await ctx.library.record_win(
             assistant_id=profile.assistant_id if mine else None,
             number=profile.version if mine and not edited else None,
