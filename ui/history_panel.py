@@ -16,6 +16,7 @@ import pandas as pd
 from studio.diff import VersionDiff, diff_fields
 from studio.errors import StudioError, describe_error
 from studio.store.history import SOURCE_WORDS, HistoryPage
+from studio.text import counted
 from ui.assistants_io import humanize_time
 from ui.context import StudioContext, require_editable
 from ui.theme import escape_md
@@ -50,7 +51,7 @@ def describe_page(page: HistoryPage) -> str:
     if not page.total:
         return "No versions yet: the next save records the first."
     labels = " · ".join(f"{escape_md(label)}: v{number}" for label, number in sorted(page.labels.items()))
-    count = f"{page.total:,} version{'s' if page.total != 1 else ''}"
+    count = counted(page.total, "version")
     where = f" · page {page.page} of {page.pages}" if page.pages > 1 else ""
     return f"**{count}**{where}" + (f" · {labels}" if labels else "")
 

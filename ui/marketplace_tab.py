@@ -14,6 +14,7 @@ from pydantic import ValidationError as SchemaError
 from backend.errors import AssistantsError
 from backend.schemas import DESCRIPTION_MAX, NAME_MAX, MarketplaceItem
 from studio.errors import describe_error
+from studio.text import counted
 from ui.context import StudioContext, open_request, require_editable
 from ui.theme import escape_md, sanitize_md
 
@@ -48,7 +49,7 @@ def page_label(page: int, pages: int, total: int) -> str:
     """ "Page 2 of 5 · 43 assistants", or what to do when nothing matched."""
     if total == 0:
         return "No assistants match. Try other words, or pick All categories."
-    return f"Page {page} of {max(pages, 1)} · {total:,} assistant{'s' if total != 1 else ''}"
+    return f"Page {page} of {max(pages, 1)} · {counted(total, 'assistant')}"
 
 
 def detail_view(item: MarketplaceItem | None) -> Detail:

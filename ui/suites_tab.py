@@ -31,6 +31,7 @@ from studio.suites import files
 from studio.suites.model import Assertion, Case, Suite, SuiteError, case_from_conversation
 from studio.suites.results import compare_runs, summarize
 from studio.suites.runner import RunOptions, RunRegistry, SuiteRun, TargetSpec, resolve_targets
+from studio.text import counted
 from ui import suites_view as view
 from ui.context import StudioContext, require_editable
 from ui.theme import escape_md
@@ -166,9 +167,7 @@ async def list_suites(ctx: StudioContext, assistant_id: str, selected: Any = Non
         found = await _suites(ctx, lambda s: s.suites(ctx.server_key, assistant_id))
     except Exception as err:
         return gr.Dropdown(choices=[], value=None), escape_md(describe_error(err))
-    choices = [
-        (f"{s.name} · {s.case_count:,} case{'s' if s.case_count != 1 else ''}", str(s.id)) for s in found
-    ]
+    choices = [(f"{s.name} · {counted(s.case_count, 'case')}", str(s.id)) for s in found]
     value = str(selected) if selected is not None and str(selected) in [c[1] for c in choices] else None
     notice = "" if choices else "No suites yet: name one and press Create suite, or import a promptfoo file."
     return gr.Dropdown(choices=choices, value=value), notice
@@ -201,7 +200,7 @@ def _cases_line(name: str, count: int) -> str:
     """What opening a suite says: its cases, or how to add the first."""
     if not count:
         return f"“{escape_md(name)}” has no cases yet: add one below, or import a promptfoo file."
-    return f"“{escape_md(name)}”: {count:,} case{'s' if count != 1 else ''}."
+    return f"“{escape_md(name)}”: {counted(count, 'case')}."
 
 
 async def open_suite(ctx: StudioContext, suite_id: Any) -> SuiteForm:
@@ -329,7 +328,7 @@ async def import_file(
 
         found = await asyncio.to_thread(files.read_suite_file, name, content, reading)
         if progress is not None:
-            progress(1.0, desc=f"Saving {len(found.cases):,} case{'s' if len(found.cases) != 1 else ''}")
+            progress(1.0, desc=f"Saving {counted(len(found.cases), 'case')}")
         await _suites(ctx, lambda s: s.add_cases(chosen, found.cases, replace=bool(replace)))
         suite = await _suites(ctx, lambda s: s.suite(chosen))
         if found.prompt and not suite.prompt.strip():
@@ -389,7 +388,7 @@ async def save_conversation_as_case(
         return f"Not saved as a test case: {escape_md(describe_error(err))}"
     turns = len(case.user_turns())
     where = f"the new suite “{escape_md(saved.name)}”" if made else f"the suite “{escape_md(saved.name)}”"
-    return f"Saved this conversation ({turns} turn{'s' if turns != 1 else ''}) as a test case in {where}."
+    return f"Saved this conversation ({counted(turns, 'turn')}) as a test case in {where}."
 
 
 # --- Handlers: runs and results --------------------------------------------------------------------------

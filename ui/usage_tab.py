@@ -21,6 +21,7 @@ from studio.errors import describe_error
 from studio.store import Store
 from studio.store.database import Database
 from studio.store.history import now_ms
+from studio.text import counted
 from studio.usage import ORIGINS, UNSAVED, UsageFilter
 from studio.usage.filters import build_filter
 from studio.usage.zones import local_text
@@ -260,7 +261,7 @@ def versions_section(rows: list[usage.VersionRow], metric: str) -> Section:
     )  # fmt: skip
     column = METRICS.get(metric, "Tokens per call")
     plot = table[["Version", column]].dropna().rename(columns={column: "Value"})
-    note = f"{len(rows)} version{'s' if len(rows) != 1 else ''}; the plot shows {metric.lower()}."
+    note = f"{counted(len(rows), 'version')}; the plot shows {metric.lower()}."
     if all(r.pass_rate is None for r in rows):
         note += " No test runs are recorded for these versions yet, so the test pass rate is empty."
     if plot.empty:
@@ -315,11 +316,6 @@ def summary_line(found: usage.Overview, flt: UsageFilter) -> str:
         f"**{counted(found.calls, 'generation')}** · {counted(found.tokens, 'token')} charged · "
         f"{found.failed:,} failed{rate} · {found.stopped:,} stopped · from {span}"
     )
-
-
-def counted(number: int, word: str) -> str:
-    """ "1 token", "2 tokens", "1,234 tokens"."""
-    return f"{number:,} {word}{'' if number == 1 else 's'}"
 
 
 # --- Handlers ----------------------------------------------------------------------------------------------

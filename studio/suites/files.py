@@ -33,6 +33,7 @@ from studio.suites.model import (
     split_list,
     unsupported,
 )
+from studio.text import counted
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_CASES = 50_000
@@ -72,7 +73,7 @@ class Imported:
     def report(self, limit: int = 20, done: str = "read") -> str:
         """One paragraph for a person: how many came in (`done`: read, imported...), and which were left out
         and why."""
-        parts = [f"{len(self.cases):,} case{'s' if len(self.cases) != 1 else ''} {done}"]
+        parts = [f"{counted(len(self.cases), 'case')} {done}"]
         if self.skipped:
             shown = "; ".join(s.describe() for s in self.skipped[:limit])
             more = f"; and {len(self.skipped) - limit:,} more" if len(self.skipped) > limit else ""

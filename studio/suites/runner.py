@@ -30,6 +30,7 @@ from studio.suites.assertions import Observed, evaluate_all, overall
 from studio.suites.judge import SuiteJudge
 from studio.suites.model import DEFAULT_SIMILARITY, Assertion, Case, Suite, SuiteError
 from studio.suites.results import CaseResult, RunInfo, RunStatus, TurnResult
+from studio.text import counted
 
 if TYPE_CHECKING:
     from studio.library import AssistantLibrary
@@ -180,7 +181,7 @@ class Progress:
         """E.g. "120 of 400 calls done · 3 failed · 1 error · about 12 s left"."""
         parts = [f"{self.done:,} of {self.total:,} done", f"{self.failed:,} failed"]
         if self.errors:
-            parts.append(f"{self.errors:,} error{'s' if self.errors != 1 else ''}")
+            parts.append(counted(self.errors, "error"))
         left = self.seconds_left()
         if left is not None:
             parts.append(f"about {left:,.0f} s left" if left >= 1 else "almost done")
